@@ -1,0 +1,194 @@
+// pkiwatch-agent: runs the PKI probes on a schedule, spools every finding
+// durably and streams it to the collector.
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "agent/core/config.h"
+#include "agent/core/host_facts.h"
+#include "agent/core/scheduler.h"
+#include "agent/core/spool.h"
+#include "agent/core/uplink.h"
+#include "agent/probes/crl_probe.h"
+#include "agent/probes/http_fetch.h"
+#include "agent/probes/probe.h"
+#include "common/command_line.h"
+#include "common/log.h"
+
+ABSL_FLAG(std::string, config, "", "AgentConfig as JSON (protobuf JSON mapping)");
+ABSL_FLAG(std::string, collector, "", "Collector gRPC address HOST:PORT (overrides config)");
+ABSL_FLAG(std::string, enroll_secret_file, "", "File holding the fleet's enroll secret");
+ABSL_FLAG(std::string, state_dir, "", "Directory for the spool and the node identity");
+ABSL_FLAG(std::vector<std::string>, watch_url, {},
+          "CDP URL to probe; repeat the flag for several (replaces the config's list)");
+ABSL_FLAG(std::string, site, "", "Site label of this host (overrides config)");
+ABSL_FLAG(bool, once, false,
+          "Run every probe once, deliver the findings, exit 0 when all were acknowledged");
+ABSL_FLAG(int, once_timeout, 120, "With --once: seconds to wait for the acknowledgements");
+ABSL_FLAG(bool, list_probes, false, "Print the probes this agent has and exit");
+
+namespace pkiwatch::agent {
+namespace {
+
+absl::StatusOr<v1::AgentConfig> BuildConfig(const CommandLine& command_line) {
+  v1::AgentConfig config;
+  if (const std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    auto loaded = LoadConfigFile(path);
+    if (!loaded.ok()) return loaded.status();
+    config = *std::move(loaded);
+  }
+  auto override_with = [](const std::string& flag, std::string* field) {
+    if (!flag.empty()) *field = flag;
+  };
+  override_with(absl::GetFlag(FLAGS_collector), config.mutable_collector());
+  override_with(absl::GetFlag(FLAGS_enroll_secret_file), config.mutable_enroll_secret_file());
+  override_with(absl::GetFlag(FLAGS_state_dir), config.mutable_state_dir());
+  override_with(absl::GetFlag(FLAGS_site), config.mutable_site());
+  if (std::vector<std::string> urls = command_line.AllValues("watch-url"); !urls.empty()) {
+    config.clear_crl_watches();
+    for (std::string& url : urls) config.add_crl_watches()->set_url(std::move(url));
+  }
+  ApplyDefaults(&config);
+  if (absl::Status s = ValidateConfig(config); !s.ok()) return s;
+  return config;
+}
+
+absl::StatusOr<std::string> ReadSecret(const std::string& path) {
+  if (path.empty()) return std::string();
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read enroll secret file ", path));
+  std::string line;
+  std::getline(in, line);
+  return std::string(absl::StripAsciiWhitespace(line));
+}
+
+HttpOptions HttpOptionsFrom(const v1::HttpSettings& http) {
+  HttpOptions options;
+  options.connect_timeout = absl::Milliseconds(http.connect_timeout_ms());
+  options.total_timeout = absl::Milliseconds(http.total_timeout_ms());
+  options.proxy = http.proxy();
+  options.no_proxy = http.no_proxy();
+  options.max_body_bytes = http.max_body_bytes();
+  return options;
+}
+
+int Run(const CommandLine& command_line) {
+  if (absl::GetFlag(FLAGS_list_probes)) {
+    std::cout << FormatProbeTable();
+    return 0;
+  }
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto config = BuildConfig(command_line);
+  if (!config.ok()) {
+    LogError(config.status().message());
+    return 2;
+  }
+  auto secret = ReadSecret(config->enroll_secret_file());
+  if (!secret.ok()) {
+    LogError(secret.status().message());
+    return 2;
+  }
+  if (mkdir(config->state_dir().c_str(), 0700) != 0 && errno != EEXIST) {
+    LogError("cannot create state directory ", config->state_dir(), ": ", std::strerror(errno));
+    return 2;
+  }
+  auto spool = Spool::Open({.path = config->state_dir() + "/spool.sqlite",
+                            .max_findings = config->spool().max_findings(),
+                            .max_bytes = config->spool().max_bytes()});
+  if (!spool.ok()) {
+    LogError(spool.status().message());
+    return 1;
+  }
+
+  std::unique_ptr<Scheduler> scheduler;
+  auto uplink = Uplink::Create(
+      {.collector = config->collector(),
+       .enroll_secret = *secret,
+       .identity_path = config->state_dir() + "/node_identity.json",
+       .host = CollectHostFacts(*config),
+       .settings = config->uplink(),
+       .on_command =
+           [&scheduler](const v1::Command& command) {
+             if (command.has_run_now() && scheduler != nullptr) {
+               LogInfo("collector command ", command.command_id(), ": run probes now");
+               scheduler->RunNow({command.run_now().probes().begin(),
+                                  command.run_now().probes().end()});
+             }
+           }},
+      spool->get());
+  if (!uplink.ok()) {
+    LogError(uplink.status().message());
+    return 2;
+  }
+  scheduler = std::make_unique<Scheduler>(spool->get(), [&uplink] { (*uplink)->Notify(); });
+
+  if (config->crl_watches_size() > 0) {
+    auto probe = CrlProbe::Create({config->crl_watches().begin(), config->crl_watches().end()},
+                                  config->crl(), HttpOptionsFrom(config->http()));
+    if (!probe.ok()) {
+      LogError(probe.status().message());
+      return 2;
+    }
+    const v1::ProbeSchedule schedule = ScheduleFor(*config, "crl");
+    scheduler->Add(*std::move(probe), absl::Seconds(schedule.interval_seconds()),
+                   absl::Seconds(schedule.jitter_seconds()));
+  } else {
+    LogWarning("no CRL URLs configured (--watch-url or crl_watches)");
+  }
+
+  if (absl::GetFlag(FLAGS_once)) {
+    if (absl::Status s = scheduler->RunAllOnce(); !s.ok()) {
+      LogError(s.message());
+      return 1;
+    }
+    (*uplink)->Start();
+    absl::Status drained =
+        (*uplink)->WaitDrained(absl::Now() + absl::Seconds(absl::GetFlag(FLAGS_once_timeout)));
+    (*uplink)->Stop();
+    if (!drained.ok()) {
+      LogError(drained.message());
+      return 1;
+    }
+    LogInfo("all findings acknowledged by the collector");
+    return 0;
+  }
+
+  (*uplink)->Start();
+  scheduler->Start();
+  LogInfo("agent running: ", config->crl_watches_size(), " CRL URLs, collector ",
+          config->collector());
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  LogInfo("signal ", signal_number, ": stopping");
+  scheduler->Stop();
+  (*uplink)->Stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace pkiwatch::agent
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "pkiwatch-agent --collector HOST:PORT --enroll-secret-file F --state-dir DIR "
+      "[--watch-url URL]... [--config FILE] [--once]");
+  pkiwatch::CommandLine command_line(argc, argv);
+  absl::ParseCommandLine(command_line.argc(), command_line.argv());
+  return pkiwatch::agent::Run(command_line);
+}

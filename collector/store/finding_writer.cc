@@ -1,0 +1,327 @@
+#include "collector/store/finding_writer.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "collector/store/pg_literals.h"
+#include "common/error_catalogue.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace pkiwatch::store {
+namespace {
+
+constexpr char kSep = '\x1f';  // joins multi-column dimension keys
+
+std::string UrlKey(const v1::Dimensions& d) { return d.url(); }
+
+// The typed parts of a finding that have no column of their own, kept as
+// JSON so SQL consumers (views, Grafana) can read them. Null when empty.
+std::optional<std::string> DetailJson(const v1::Finding& f) {
+  v1::Finding detail;
+  switch (f.detail_case()) {
+    case v1::Finding::kCrl: *detail.mutable_crl() = f.crl(); break;
+    case v1::Finding::kOcsp: *detail.mutable_ocsp() = f.ocsp(); break;
+    case v1::Finding::kClock: *detail.mutable_clock() = f.clock(); break;
+    case v1::Finding::kAePolicy: *detail.mutable_ae_policy() = f.ae_policy(); break;
+    case v1::Finding::kTask: *detail.mutable_task() = f.task(); break;
+    case v1::Finding::DETAIL_NOT_SET: break;
+  }
+  if (f.has_event()) *detail.mutable_event() = f.event();
+  if (f.has_target_cert()) *detail.mutable_target_cert() = f.target_cert();
+  if (detail.ByteSizeLong() == 0) return std::nullopt;
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(detail, &json).ok()) return std::nullopt;
+  return json;
+}
+
+void AppendColumn(std::string_view value, std::string* out) {
+  CopyEscape(value, out);
+  out->push_back('\t');
+}
+
+void AppendId(const absl::flat_hash_map<std::string, int64_t>& ids, const std::string& key,
+              std::string* out) {
+  auto it = key.empty() ? ids.end() : ids.find(key);
+  if (it == ids.end()) {
+    out->append("\\N\t");
+  } else {
+    absl::StrAppend(out, it->second, "\t");
+  }
+}
+
+void AppendCopyRow(const std::string& node_id, const AcceptedFinding& a,
+                   const absl::flat_hash_map<std::string, int64_t>& ca_ids,
+                   const absl::flat_hash_map<std::string, int64_t>& tmpl_ids,
+                   const absl::flat_hash_map<std::string, int64_t>& url_ids, std::string* out) {
+  const v1::Finding& f = a.finding;
+  const int64_t duration_ms = f.duration().seconds() * 1000 + f.duration().nanos() / 1000000;
+  absl::StrAppend(out, node_id, "\t", a.seq, "\t", PgTimestamp(f.observed_at()), "\t",
+                  duration_ms, "\t");
+  AppendColumn(f.probe(), out);
+  AppendColumn(f.target(), out);
+  absl::StrAppend(out, static_cast<int>(f.status()), "\t", f.error().hresult(), "\t");
+  AppendId(ca_ids, CaKey(f.dimensions()), out);
+  AppendId(tmpl_ids, TemplateKey(f.dimensions()), out);
+  AppendId(url_ids, UrlKey(f.dimensions()), out);
+  AppendColumn(f.summary(), out);
+  AppendColumn(f.error().native_detail(), out);
+  if (auto json = DetailJson(f)) {
+    CopyEscape(*json, out);
+  } else {
+    out->append("\\N");
+  }
+  out->push_back('\n');
+}
+
+// Inserts the missing values of one dimension table and reads back their ids.
+absl::Status UpsertDimension(PgConnection& conn, std::string_view insert_sql,
+                             std::string_view select_sql, std::vector<std::string> first,
+                             std::vector<std::string> second,
+                             absl::flat_hash_map<std::string, int64_t>* ids,
+                             bool key_has_second) {
+  if (first.empty()) return absl::OkStatus();
+  const std::string a = PgTextArray(first);
+  const std::string b = PgTextArray(second);
+  auto inserted = conn.Query(insert_sql, {a, b});
+  if (!inserted.ok()) return inserted.status();
+  auto rows = conn.Query(select_sql, {a, b});
+  if (!rows.ok()) return rows.status();
+  for (int r = 0; r < rows->rows(); ++r) {
+    std::string key(rows->Get(r, 1));
+    if (key_has_second) absl::StrAppend(&key, std::string(1, kSep), std::string(rows->Get(r, 2)));
+    (*ids)[key] = rows->GetInt64(r, 0);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string CaKey(const v1::Dimensions& d) {
+  if (d.ca().empty()) return "";
+  return absl::StrCat(d.ca(), std::string(1, kSep), d.ca_key_id());
+}
+
+std::string TemplateKey(const v1::Dimensions& d) {
+  if (d.template_name().empty() && d.template_oid().empty()) return "";
+  return absl::StrCat(d.template_name(), std::string(1, kSep), d.template_oid());
+}
+
+absl::StatusOr<std::unique_ptr<FindingWriter>> FindingWriter::Create(ConnectionPool* pool) {
+  if (pool == nullptr) return absl::InvalidArgumentError("FindingWriter needs a pool");
+  return std::unique_ptr<FindingWriter>(new FindingWriter(pool));
+}
+
+absl::Status FindingWriter::ResolveErrorCodes(PgConnection& conn, const NodeBatch& batch) {
+  std::vector<uint32_t> missing;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const AcceptedFinding& a : batch.accepted) {
+      const uint32_t code = a.finding.error().hresult();
+      if (code != 0 && !known_errors_.contains(code)) missing.push_back(code);
+    }
+  }
+  if (missing.empty()) return absl::OkStatus();
+  std::sort(missing.begin(), missing.end());
+  missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
+  std::vector<std::string> codes, names, messages;
+  for (uint32_t code : missing) {
+    codes.push_back(absl::StrCat(code));
+    auto entry = LookupError(code);
+    names.push_back(entry ? std::string(entry->name) : absl::StrFormat("0x%08X", code));
+    messages.push_back(entry ? std::string(entry->message) : "");
+  }
+  auto r = conn.Query(
+      "INSERT INTO error_codes (hresult, symbolic_name, message) "
+      "SELECT c::bigint, n, m FROM unnest($1::text[], $2::text[], $3::text[]) AS t(c, n, m) "
+      "ON CONFLICT (hresult) DO NOTHING",
+      {PgTextArray(codes), PgTextArray(names), PgTextArray(messages)});
+  if (!r.ok()) return r.status();
+  absl::MutexLock lock(&mu_);
+  for (uint32_t code : missing) known_errors_[code] = true;
+  return absl::OkStatus();
+}
+
+absl::Status FindingWriter::ResolveDimensions(PgConnection& conn, const NodeBatch& batch,
+                                              DimensionIds* ids) {
+  // Sorted, de-duplicated missing values: concurrent writers then take the
+  // unique-index locks in the same order and cannot deadlock.
+  std::vector<std::pair<std::string, std::string>> ca, tmpl, url;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const AcceptedFinding& a : batch.accepted) {
+      const v1::Dimensions& d = a.finding.dimensions();
+      if (std::string k = CaKey(d); !k.empty() && !cache_.ca.contains(k)) {
+        ca.emplace_back(d.ca(), d.ca_key_id());
+      }
+      if (std::string k = TemplateKey(d); !k.empty() && !cache_.tmpl.contains(k)) {
+        tmpl.emplace_back(d.template_name(), d.template_oid());
+      }
+      if (!d.url().empty() && !cache_.url.contains(d.url())) {
+        url.emplace_back(d.url(), absl::StrCat(static_cast<int>(d.url_kind())));
+      }
+    }
+  }
+  auto split = [](std::vector<std::pair<std::string, std::string>>& v,
+                  std::vector<std::string>* a, std::vector<std::string>* b, bool by_first) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end(),
+                        [by_first](const auto& x, const auto& y) {
+                          return by_first ? x.first == y.first : x == y;
+                        }),
+            v.end());
+    for (auto& [x, y] : v) {
+      a->push_back(x);
+      b->push_back(y);
+    }
+  };
+  DimensionIds fresh;
+  std::vector<std::string> a, b;
+  split(ca, &a, &b, false);
+  absl::Status s = UpsertDimension(
+      conn,
+      "INSERT INTO cas (name, key_id) SELECT n, k FROM unnest($1::text[], $2::text[]) "
+      "AS t(n, k) ON CONFLICT (name, key_id) DO NOTHING",
+      "SELECT c.ca_id, c.name, c.key_id FROM cas c JOIN unnest($1::text[], $2::text[]) "
+      "AS t(n, k) ON c.name = t.n AND c.key_id = t.k",
+      std::move(a), std::move(b), &fresh.ca, true);
+  if (!s.ok()) return s;
+  a.clear();
+  b.clear();
+  split(tmpl, &a, &b, false);
+  s = UpsertDimension(
+      conn,
+      "INSERT INTO templates (name, oid) SELECT n, o FROM unnest($1::text[], $2::text[]) "
+      "AS t(n, o) ON CONFLICT (name, oid) DO NOTHING",
+      "SELECT tp.template_id, tp.name, tp.oid FROM templates tp JOIN unnest($1::text[], "
+      "$2::text[]) AS t(n, o) ON tp.name = t.n AND tp.oid = t.o",
+      std::move(a), std::move(b), &fresh.tmpl, true);
+  if (!s.ok()) return s;
+  a.clear();
+  b.clear();
+  split(url, &a, &b, true);
+  s = UpsertDimension(
+      conn,
+      "INSERT INTO urls (url, kind) SELECT u, k::smallint FROM unnest($1::text[], $2::text[]) "
+      "AS t(u, k) ON CONFLICT (url) DO NOTHING",
+      "SELECT x.url_id, x.url FROM urls x JOIN unnest($1::text[], $2::text[]) AS t(u, k) "
+      "ON x.url = t.u",
+      std::move(a), std::move(b), &fresh.url, false);
+  if (!s.ok()) return s;
+
+  absl::MutexLock lock(&mu_);
+  for (auto& [k, v] : fresh.ca) cache_.ca[k] = v;
+  for (auto& [k, v] : fresh.tmpl) cache_.tmpl[k] = v;
+  for (auto& [k, v] : fresh.url) cache_.url[k] = v;
+  // Copy only what this batch needs, so the COPY loop runs without the lock.
+  for (const AcceptedFinding& f : batch.accepted) {
+    const v1::Dimensions& d = f.finding.dimensions();
+    if (std::string k = CaKey(d); !k.empty()) ids->ca[k] = cache_.ca[k];
+    if (std::string k = TemplateKey(d); !k.empty()) ids->tmpl[k] = cache_.tmpl[k];
+    if (!d.url().empty()) ids->url[d.url()] = cache_.url[d.url()];
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<WriteResult> FindingWriter::Write(const NodeBatch& batch) {
+  auto lease = pool_->Acquire();
+  if (!lease.ok()) return lease.status();
+  PgConnection& conn = **lease;
+
+  if (absl::Status s = ResolveErrorCodes(conn, batch); !s.ok()) return s;
+  DimensionIds ids;
+  if (absl::Status s = ResolveDimensions(conn, batch, &ids); !s.ok()) return s;
+
+  if (absl::Status s = conn.Begin(); !s.ok()) return s;
+  auto fail = [&conn](absl::Status s) {
+    (void)conn.Rollback();  // the original error is the one worth reporting
+    return s;
+  };
+
+  auto mark = conn.Query("SELECT durable_through_seq FROM nodes WHERE node_id = $1 FOR UPDATE",
+                         {batch.node_id});
+  if (!mark.ok()) return fail(mark.status());
+  if (mark->rows() != 1) {
+    return fail(absl::NotFoundError(absl::StrCat("node ", batch.node_id, " is not enrolled")));
+  }
+  const uint64_t high_water = static_cast<uint64_t>(mark->GetInt64(0, 0));
+
+  WriteResult result;
+  std::string copy;
+  uint64_t max_stored = 0;
+  for (const AcceptedFinding& a : batch.accepted) {
+    if (a.seq <= high_water) {
+      ++result.duplicates;
+      continue;
+    }
+    AppendCopyRow(batch.node_id, a, ids.ca, ids.tmpl, ids.url, &copy);
+    ++result.stored;
+    max_stored = std::max(max_stored, a.seq);
+  }
+  if (result.stored > 0) {
+    absl::Status s = conn.CopyIn(
+        "COPY findings (node_id, seq, observed_at, duration_ms, probe, target, status, "
+        "hresult, ca_id, template_id, url_id, summary, native_detail, detail) FROM STDIN",
+        copy);
+    if (!s.ok()) return fail(s);
+    // The newest finding per (probe, target) of this batch replaces the
+    // current state unless a newer one is already there; status_since only
+    // moves when the status changes.
+    auto upsert = conn.Query(
+        "INSERT INTO current_state AS cs (node_id, probe, target, seq, observed_at, status, "
+        "  status_since, hresult, ca_id, template_id, url_id, summary, native_detail, detail) "
+        "SELECT DISTINCT ON (probe, target) node_id, probe, target, seq, observed_at, status, "
+        "  observed_at, hresult, ca_id, template_id, url_id, summary, native_detail, detail "
+        "FROM findings WHERE node_id = $1 AND seq > $2 AND seq <= $3 "
+        "ORDER BY probe, target, seq DESC "
+        "ON CONFLICT (node_id, probe, target) DO UPDATE SET seq = EXCLUDED.seq, "
+        "  observed_at = EXCLUDED.observed_at, status = EXCLUDED.status, "
+        "  status_since = CASE WHEN cs.status = EXCLUDED.status THEN cs.status_since "
+        "                      ELSE EXCLUDED.observed_at END, "
+        "  hresult = EXCLUDED.hresult, ca_id = EXCLUDED.ca_id, "
+        "  template_id = EXCLUDED.template_id, url_id = EXCLUDED.url_id, "
+        "  summary = EXCLUDED.summary, native_detail = EXCLUDED.native_detail, "
+        "  detail = EXCLUDED.detail "
+        "WHERE EXCLUDED.seq > cs.seq",
+        {batch.node_id, absl::StrCat(high_water), absl::StrCat(max_stored)});
+    if (!upsert.ok()) return fail(upsert.status());
+  }
+
+  std::vector<std::string> rejected_seqs, reasons;
+  for (const RejectedFinding& r : batch.rejected) {
+    if (r.seq <= high_water) continue;
+    rejected_seqs.push_back(absl::StrCat(r.seq));
+    reasons.push_back(r.reason);
+  }
+  if (!rejected_seqs.empty()) {
+    auto r = conn.Query(
+        "INSERT INTO rejected_findings (node_id, seq, reason) "
+        "SELECT $1, s::bigint, r FROM unnest($2::text[], $3::text[]) AS t(s, r) "
+        "ON CONFLICT (node_id, seq) DO NOTHING",
+        {batch.node_id, PgTextArray(rejected_seqs), PgTextArray(reasons)});
+    if (!r.ok()) return fail(r.status());
+  }
+
+  const uint64_t new_mark = std::max(high_water, batch.max_seq);
+  std::optional<std::string> depth, dropped;
+  if (batch.stats != nullptr) {
+    depth = absl::StrCat(batch.stats->spool_depth());
+    dropped = absl::StrCat(batch.stats->spool_dropped_total());
+  }
+  auto update = conn.Query(
+      "UPDATE nodes SET durable_through_seq = $2, last_seen_at = now(), "
+      "  rejected_total = rejected_total + $3, "
+      "  spool_depth = COALESCE($4::bigint, spool_depth), "
+      "  spool_dropped_total = COALESCE($5::bigint, spool_dropped_total) "
+      "WHERE node_id = $1",
+      {batch.node_id, absl::StrCat(new_mark), absl::StrCat(rejected_seqs.size()), depth,
+       dropped});
+  if (!update.ok()) return fail(update.status());
+  if (absl::Status s = conn.Commit(); !s.ok()) return fail(s);
+  result.durable_through_seq = new_mark;
+  return result;
+}
+
+}  // namespace pkiwatch::store
