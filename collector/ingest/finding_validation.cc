@@ -15,7 +15,7 @@ constexpr int64_t kMaxSeconds = 253402300799;
 absl::Status CheckText(absl::string_view field, const std::string& value, size_t limit) {
   if (value.size() > limit) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("%s is %d bytes, limit %d", field, value.size(), limit));
+        absl::StrFormat("%s is %d bytes, limit %d bytes", field, value.size(), limit));
   }
   // The parser already refuses invalid UTF-8 in string fields; this also
   // catches NUL, which PostgreSQL text cannot hold.
@@ -39,9 +39,11 @@ bool ValidProbeName(const std::string& name) {
 
 absl::StatusOr<v1::Finding> ParseAndValidateFinding(const v1::SequencedFinding& item) {
   if (item.seq() == 0) return absl::InvalidArgumentError("seq must be positive");
-  if (item.finding().size() > kMaxFindingBytes) {
+  // Parse anything a batch can carry, so that an oversized field is named
+  // precisely; the total size is checked after the fields.
+  if (item.finding().size() > kMaxParsedFindingBytes) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "finding is %d bytes, limit %d", item.finding().size(), kMaxFindingBytes));
+        "finding is %d bytes, limit %d bytes", item.finding().size(), kMaxFindingBytes));
   }
   v1::Finding f;
   if (!f.ParseFromString(item.finding())) {
@@ -80,6 +82,10 @@ absl::StatusOr<v1::Finding> ParseAndValidateFinding(const v1::SequencedFinding& 
     if (absl::Status s = CheckText(field, *value, limit); !s.ok()) return s;
   }
   if (f.target().empty()) return absl::InvalidArgumentError("target is empty");
+  if (item.finding().size() > kMaxFindingBytes) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "finding is %d bytes, limit %d bytes", item.finding().size(), kMaxFindingBytes));
+  }
   if (!d.url().empty()) {
     auto normalized = NormalizeUrl(d.url());
     if (!normalized.ok()) {

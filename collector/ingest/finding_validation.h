@@ -11,6 +11,7 @@ namespace pkiwatch::ingest {
 // Size limits for one finding. A CDP URL longer than kMaxUrlBytes is not a
 // URL any Windows client would fetch; longer text is a bug or an attack.
 inline constexpr size_t kMaxFindingBytes = 256 * 1024;
+inline constexpr size_t kMaxParsedFindingBytes = 4 * 1024 * 1024;
 inline constexpr size_t kMaxUrlBytes = 2048;
 inline constexpr size_t kMaxNameBytes = 1024;
 inline constexpr size_t kMaxSummaryBytes = 4096;
