@@ -4,10 +4,11 @@
 # openssl, and the agent in --once mode. Then the CRL server goes away and
 # the next run must show the URL failing with CRYPT_E_REVOCATION_OFFLINE.
 #
-# usage: crl_end_to_end.sh BIN_DIR   (the build tree's top directory)
+# usage: crl_end_to_end.sh BUILD_DIR   (the build tree's top directory)
 set -euo pipefail
 
 bin=${1:?usage: $0 BUILD_DIR}
+source_dir=$(cd "$(dirname "$0")/../.." && pwd)
 collector_bin=$bin/collector/pkiwatch-collector
 ctl_bin=$bin/collector/pkiwatchctl
 agent_bin=$bin/agent/pkiwatch-agent
@@ -46,27 +47,9 @@ json_field() {  # json_field FILE KEY
 
 # --- a small PKI: CA and a CRL signed by it
 pki=$work/pki
+"$source_dir/deploy/linux/make-demo-pki.sh" "$pki" "/DC=example/DC=corp/CN=E2E Issuing CA"
 mkdir -p "$pki/www"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-  -subj "/DC=example/DC=corp/CN=E2E Issuing CA" -keyout "$pki/ca.key" -out "$pki/ca.pem" \
-  -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-touch "$pki/index.txt"
-echo 01 > "$pki/crlnumber"
-cat > "$pki/ca.cnf" <<CNF
-[ ca ]
-default_ca = e2e
-[ e2e ]
-database = $pki/index.txt
-crlnumber = $pki/crlnumber
-default_md = sha256
-default_crl_days = 7
-crl_extensions = crl_ext
-[ crl_ext ]
-authorityKeyIdentifier = keyid:always
-CNF
-openssl ca -config "$pki/ca.cnf" -gencrl -keyfile "$pki/ca.key" -cert "$pki/ca.pem" \
-  -out "$pki/ca.crl.pem" 2>/dev/null
-openssl crl -in "$pki/ca.crl.pem" -outform DER -out "$pki/www/ca.crl"
+cp "$pki/ca.crl" "$pki/www/ca.crl"
 head -c 3000 /dev/urandom > "$pki/www/garbage.crl"
 
 # --- the CRL server
