@@ -17,11 +17,10 @@
 #include "absl/time/clock.h"
 #include "agent/core/config.h"
 #include "agent/core/host_facts.h"
+#include "agent/core/probe_set.h"
 #include "agent/core/scheduler.h"
 #include "agent/core/spool.h"
 #include "agent/core/uplink.h"
-#include "agent/probes/crl_probe.h"
-#include "agent/probes/http_fetch.h"
 #include "agent/probes/probe.h"
 #include "common/command_line.h"
 #include "common/log.h"
@@ -71,16 +70,6 @@ absl::StatusOr<std::string> ReadSecret(const std::string& path) {
   std::string line;
   std::getline(in, line);
   return std::string(absl::StripAsciiWhitespace(line));
-}
-
-HttpOptions HttpOptionsFrom(const v1::HttpSettings& http) {
-  HttpOptions options;
-  options.connect_timeout = absl::Milliseconds(http.connect_timeout_ms());
-  options.total_timeout = absl::Milliseconds(http.total_timeout_ms());
-  options.proxy = http.proxy();
-  options.no_proxy = http.no_proxy();
-  options.max_body_bytes = http.max_body_bytes();
-  return options;
 }
 
 int Run(const CommandLine& command_line) {
@@ -138,18 +127,15 @@ int Run(const CommandLine& command_line) {
   }
   scheduler = std::make_unique<Scheduler>(spool->get(), [&uplink] { (*uplink)->Notify(); });
 
-  if (config->crl_watches_size() > 0) {
-    auto probe = CrlProbe::Create({config->crl_watches().begin(), config->crl_watches().end()},
-                                  config->crl(), HttpOptionsFrom(config->http()));
-    if (!probe.ok()) {
-      LogError(probe.status().message());
-      return 2;
-    }
-    const v1::ProbeSchedule schedule = ScheduleFor(*config, "crl");
-    scheduler->Add(*std::move(probe), absl::Seconds(schedule.interval_seconds()),
-                   absl::Seconds(schedule.jitter_seconds()));
-  } else {
-    LogWarning("no CRL URLs configured (--watch-url or crl_watches)");
+  auto probes = BuildProbes(*config);
+  if (!probes.ok()) {
+    LogError(probes.status().message());
+    return 2;
+  }
+  if (probes->empty()) LogWarning("no probes configured (e.g. --watch-url or crlWatches)");
+  const size_t probe_count = probes->size();
+  for (ScheduledProbe& p : *probes) {
+    scheduler->Add(std::move(p.probe), p.interval, p.jitter);
   }
 
   if (absl::GetFlag(FLAGS_once)) {
@@ -171,8 +157,7 @@ int Run(const CommandLine& command_line) {
 
   (*uplink)->Start();
   scheduler->Start();
-  LogInfo("agent running: ", config->crl_watches_size(), " CRL URLs, collector ",
-          config->collector());
+  LogInfo("agent running: ", probe_count, " probes, collector ", config->collector());
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   LogInfo("signal ", signal_number, ": stopping");
