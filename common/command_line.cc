@@ -37,13 +37,17 @@ std::vector<std::string> CommandLine::AllValues(std::string_view name) const {
   for (char& c : flag) {
     if (c == '-' && &c - flag.data() >= 2) c = '_';
   }
+  // Abseil also accepts the single-dash spelling (-name=V, -name V).
+  const std::string short_flag = flag.substr(1);
   std::vector<std::string> values;
   for (size_t i = 1; i < args_.size(); ++i) {
     if (args_[i] == "--") break;
-    if (args_[i] == flag && i + 1 < args_.size()) {
+    if ((args_[i] == flag || args_[i] == short_flag) && i + 1 < args_.size()) {
       values.push_back(args_[++i]);
     } else if (absl::StartsWith(args_[i], flag + "=")) {
       values.push_back(args_[i].substr(flag.size() + 1));
+    } else if (absl::StartsWith(args_[i], short_flag + "=")) {
+      values.push_back(args_[i].substr(short_flag.size() + 1));
     }
   }
   return values;

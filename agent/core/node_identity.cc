@@ -46,7 +46,10 @@ absl::Status NodeIdentityFile::Save(const v1::NodeIdentity& identity) const {
     return absl::PermissionDeniedError(
         absl::StrCat("open ", temp, ": ", std::strerror(errno)));
   }
-  const bool written = ::write(fd, json.data(), json.size()) == static_cast<ssize_t>(json.size());
+  // O_CREAT's mode does not apply to a temp file left by an earlier attempt.
+  const bool restricted = ::fchmod(fd, 0600) == 0;
+  const bool written = restricted && ::write(fd, json.data(), json.size()) ==
+                                         static_cast<ssize_t>(json.size());
   const bool synced = ::fsync(fd) == 0;
   ::close(fd);
   if (!written || !synced || std::rename(temp.c_str(), path_.c_str()) != 0) {

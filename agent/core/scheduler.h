@@ -26,6 +26,7 @@ class Scheduler {
       : spool_(spool), on_spooled_(std::move(on_spooled)) {}
   ~Scheduler();
 
+  // Only before Start(): the background thread holds pointers into the list.
   void Add(ProbePtr probe, absl::Duration interval, absl::Duration jitter);
 
   // Runs every probe once, now, on the calling thread; spools the findings.

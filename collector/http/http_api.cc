@@ -88,6 +88,11 @@ absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& lis
     }
     host = listen.substr(0, colon);
     port_text = listen.substr(colon + 1);
+    // An IPv6 address needs brackets: "::1" must not become host ":" port 1.
+    if (host.find(':') != std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad listen address '", listen, "' (write IPv6 as [ADDR]:PORT)"));
+    }
   }
   int port = 0;
   if (host.empty() || !absl::SimpleAtoi(port_text, &port) || port < 0 || port > 65535) {

@@ -1,9 +1,13 @@
 #include "collector/ingest/finding_validation.h"
 
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/url.h"
 #include "common/utf8.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
 
 namespace pkiwatch::ingest {
 namespace {
@@ -23,6 +27,36 @@ absl::Status CheckText(absl::string_view field, const std::string& value, size_t
     return absl::InvalidArgumentError(absl::StrCat(field, " contains a NUL byte"));
   }
   return absl::OkStatus();
+}
+
+// The path of a string field (at any depth) that holds a NUL byte, or "".
+// The detail messages are stored as jsonb, which refuses "\u0000" as text
+// refuses NUL, and one such finding would fail its whole batch's COPY.
+std::string FieldWithNul(const google::protobuf::Message& message, const std::string& prefix) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const FieldDescriptor* field : fields) {
+    const std::string path =
+        prefix.empty() ? field->name() : absl::StrCat(prefix, ".", field->name());
+    const int count = field->is_repeated() ? reflection->FieldSize(message, field) : 1;
+    for (int i = 0; i < count; ++i) {
+      if (field->type() == FieldDescriptor::TYPE_STRING) {
+        const std::string value = field->is_repeated()
+                                      ? reflection->GetRepeatedString(message, field, i)
+                                      : reflection->GetString(message, field);
+        if (value.find('\0') != std::string::npos) return path;
+      } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+        const google::protobuf::Message& sub =
+            field->is_repeated() ? reflection->GetRepeatedMessage(message, field, i)
+                                 : reflection->GetMessage(message, field);
+        std::string found = FieldWithNul(sub, path);
+        if (!found.empty()) return found;
+      }
+    }
+  }
+  return "";
 }
 
 bool ValidProbeName(const std::string& name) {
@@ -85,6 +119,9 @@ absl::StatusOr<v1::Finding> ParseAndValidateFinding(const v1::SequencedFinding& 
   if (item.finding().size() > kMaxFindingBytes) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "finding is %d bytes, limit %d bytes", item.finding().size(), kMaxFindingBytes));
+  }
+  if (std::string field = FieldWithNul(f, ""); !field.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " contains a NUL byte"));
   }
   if (!d.url().empty()) {
     auto normalized = NormalizeUrl(d.url());

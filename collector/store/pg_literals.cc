@@ -5,7 +5,9 @@
 namespace pkiwatch::store {
 
 std::string PgTimestamp(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%d %H:%M:%E6S+00", t, absl::UTCTimeZone());
+  // %E4Y pads years before 1000 to four digits: PostgreSQL reads "1-01-01"
+  // as 2001 and rejects "99-01-01".
+  return absl::FormatTime("%E4Y-%m-%d %H:%M:%E6S+00", t, absl::UTCTimeZone());
 }
 
 std::string PgTimestamp(const google::protobuf::Timestamp& ts) {
