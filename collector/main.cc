@@ -16,6 +16,7 @@
 #include "collector/http/http_api.h"
 #include "collector/ingest/ingest_service.h"
 #include "collector/ingest/node_registry.h"
+#include "collector/query/query_backend.h"
 #include "collector/query/query_service.h"
 #include "collector/store/connection_pool.h"
 #include "collector/store/embedded_postgres.h"
@@ -39,6 +40,16 @@ ABSL_FLAG(std::string, enroll_secret_file, "",
 ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain for gRPC TLS");
 ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for gRPC TLS");
 ABSL_FLAG(int, db_connections, 8, "PostgreSQL connections for ingest and queries");
+ABSL_FLAG(double, blame_endpoint_share, 0.5,
+          "Blame endpoint/CA when at least this share of hosts fail ...");
+ABSL_FLAG(double, blame_endpoint_site_share, 0.6, "... in at least this share of sites");
+ABSL_FLAG(double, blame_segment_top_share, 0.8,
+          "Blame a network segment when the top sites hold this share of failing hosts ...");
+ABSL_FLAG(double, blame_segment_outside_share, 0.1, "... and elsewhere at most this share fails");
+ABSL_FLAG(uint32_t, blame_client_max_hosts, 3,
+          "Blame the client when at most this many hosts fail ...");
+ABSL_FLAG(double, blame_client_other_share, 0.5,
+          "... and they fail at least this share of everything they probe");
 ABSL_FLAG(std::string, ready_file, "",
           "Written once listening: JSON with the gRPC and HTTP ports (for scripts and tests)");
 
@@ -67,6 +78,17 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials() {
   grpc::SslServerCredentialsOptions options;
   options.pem_key_cert_pairs.push_back({*key_pem, *cert_pem});
   return grpc::SslServerCredentials(options);
+}
+
+query::BlameThresholds BlameThresholdsFromFlags() {
+  query::BlameThresholds t;
+  t.endpoint_failing_share = absl::GetFlag(FLAGS_blame_endpoint_share);
+  t.endpoint_site_share = absl::GetFlag(FLAGS_blame_endpoint_site_share);
+  t.segment_top_share = absl::GetFlag(FLAGS_blame_segment_top_share);
+  t.segment_outside_share = absl::GetFlag(FLAGS_blame_segment_outside_share);
+  t.client_max_hosts = absl::GetFlag(FLAGS_blame_client_max_hosts);
+  t.client_other_failing_share = absl::GetFlag(FLAGS_blame_client_other_share);
+  return t;
 }
 
 int Run() {
@@ -135,8 +157,12 @@ int Run() {
   }
   ingest::NodeRegistry registry(pool->get(), enroll_secret);
   ingest::IngestCounters counters;
-  ingest::IngestServiceImpl ingest_service(&registry, writer->get(), &counters);
-  query::QueryServiceImpl query_service(pool->get());
+  ingest::StreamRegistry streams;
+  ingest::CommandDispatcher commands(pool->get(), &streams);
+  ingest::IngestServiceImpl ingest_service(&registry, writer->get(), &counters, &streams,
+                                           &commands);
+  query::QueryBackend backend(pool->get(), &commands, BlameThresholdsFromFlags());
+  query::QueryServiceImpl query_service(&backend);
 
   grpc::ServerBuilder builder;
   int grpc_port = 0;
@@ -149,7 +175,8 @@ int Run() {
     LogError("gRPC: cannot listen on ", absl::GetFlag(FLAGS_grpc_listen));
     return 1;
   }
-  auto http = http::HttpApi::Start(absl::GetFlag(FLAGS_http_listen), pool->get());
+  auto http = http::HttpApi::Start(absl::GetFlag(FLAGS_http_listen), &backend, &counters,
+                                   &streams);
   if (!http.ok()) {
     LogError(http.status().message());
     server->Shutdown();

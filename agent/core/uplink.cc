@@ -120,6 +120,7 @@ class GrpcUplink final : public Uplink {
   uint64_t sent_through_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_batch_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<InFlight> inflight_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> pending_command_acks_ ABSL_GUARDED_BY(mu_);
   grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
   absl::Status last_error_ ABSL_GUARDED_BY(mu_);
   absl::Status permanent_error_ ABSL_GUARDED_BY(mu_);
@@ -188,6 +189,9 @@ void GrpcUplink::ReadLoop(
       data_hint_ = true;  // room in the window
     } else if (message.has_command()) {
       if (options_.on_command) options_.on_command(message.command());
+      // Acknowledged by the writer loop: only one thread writes the stream.
+      absl::MutexLock lock(&mu_);
+      pending_command_acks_.push_back(message.command().command_id());
     }
   }
   absl::MutexLock lock(&mu_);
@@ -245,14 +249,27 @@ absl::Status GrpcUplink::RunStream() {
   for (;;) {
     uint64_t after = 0;
     uint64_t batch_id = 0;
+    std::vector<std::string> command_acks;
     {
       absl::MutexLock lock(&mu_);
       auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || broken_ || (data_hint_ && inflight_.size() < window);
+        return stopping_ || broken_ || !pending_command_acks_.empty() ||
+               (data_hint_ && inflight_.size() < window);
       };
       mu_.AwaitWithTimeout(absl::Condition(&ready), kIdlePoll);
       if (stopping_ || broken_) break;
-      if (inflight_.size() >= window) continue;
+      command_acks.swap(pending_command_acks_);
+    }
+    bool written = true;
+    for (const std::string& id : command_acks) {
+      v1::AgentMessage ack;
+      ack.mutable_command_ack()->set_command_id(id);
+      written = written && stream->Write(ack);
+    }
+    if (!written) break;
+    {
+      absl::MutexLock lock(&mu_);
+      if (inflight_.size() >= window || !data_hint_) continue;
       data_hint_ = false;
       after = sent_through_;
       batch_id = ++next_batch_id_;

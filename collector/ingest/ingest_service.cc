@@ -3,6 +3,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "collector/ingest/finding_validation.h"
 #include "common/log.h"
 
@@ -77,6 +79,15 @@ grpc::Status IngestServiceImpl::Stream(
     return ToGrpc(s);
   }
 
+  // Acks (this thread) and commands (other threads) share the stream; one
+  // writer at a time.
+  absl::Mutex write_mu;
+  auto write = [&](const v1::CollectorMessage& m) {
+    absl::MutexLock lock(&write_mu);
+    return stream->Write(m);
+  };
+  std::unique_ptr<StreamRegistry::Registration> registration;
+
   bool hello_seen = false;
   v1::AgentMessage message;
   while (stream->Read(&message)) {
@@ -88,7 +99,23 @@ grpc::Status IngestServiceImpl::Stream(
         hello_seen = true;
         reply.mutable_welcome()->set_node_id(node_id);
         reply.mutable_welcome()->set_durable_through_seq(*durable);
-        break;
+        if (!write(reply)) return grpc::Status::OK;
+        if (streams_ != nullptr && registration == nullptr) {
+          registration = streams_->Register(node_id, write);
+          if (commands_ != nullptr) {
+            if (absl::Status s = commands_->DeliverPending(node_id); !s.ok()) {
+              LogWarning("pending commands for node ", node_id, ": ", s.message());
+            }
+          }
+        }
+        continue;
+      }
+      case v1::AgentMessage::kCommandAck: {
+        if (commands_ != nullptr) {
+          absl::Status s = commands_->RecordAck(node_id, message.command_ack().command_id());
+          if (!s.ok()) LogWarning("command ack of node ", node_id, ": ", s.message());
+        }
+        continue;
       }
       case v1::AgentMessage::kBatch: {
         if (!hello_seen) {
@@ -103,7 +130,9 @@ grpc::Status IngestServiceImpl::Stream(
                                            kMaxFindingsPerBatch));
         }
         store::NodeBatch node_batch = Validate(node_id, batch);
+        const absl::Time write_start = absl::Now();
         auto written = writer_->Write(node_batch);
+        counters_->RecordWrite(absl::ToDoubleSeconds(absl::Now() - write_start));
         if (!written.ok()) {
           ++counters_->write_errors;
           LogError("storing batch ", batch.batch_id(), " of node ", node_id,
@@ -132,7 +161,7 @@ grpc::Status IngestServiceImpl::Stream(
       case v1::AgentMessage::KIND_NOT_SET:
         return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "empty AgentMessage");
     }
-    if (!stream->Write(reply)) break;  // the agent went away; it resends what is unacked
+    if (!write(reply)) break;  // the agent went away; it resends what is unacked
   }
   return grpc::Status::OK;
 }

@@ -1,23 +1,13 @@
 #pragma once
 
-#include <atomic>
-#include <cstdint>
-
+#include "collector/ingest/command_dispatcher.h"
+#include "collector/ingest/ingest_counters.h"
 #include "collector/ingest/node_registry.h"
+#include "collector/ingest/stream_registry.h"
 #include "collector/store/finding_writer.h"
 #include "pkiwatch/v1/ingest.grpc.pb.h"
 
 namespace pkiwatch::ingest {
-
-// Counters for /metrics and the shutdown log line.
-struct IngestCounters {
-  std::atomic<uint64_t> batches{0};
-  std::atomic<uint64_t> findings_stored{0};
-  std::atomic<uint64_t> findings_duplicate{0};
-  std::atomic<uint64_t> findings_rejected{0};
-  std::atomic<uint64_t> write_errors{0};
-  std::atomic<uint64_t> auth_failures{0};
-};
 
 // IngestService over gRPC: enrollment and the per-agent stream. Each batch
 // is validated finding by finding (a bad finding is rejected alone, listed in
@@ -27,9 +17,15 @@ struct IngestCounters {
 // drops whatever was already stored.
 class IngestServiceImpl final : public v1::IngestService::Service {
  public:
+  // `streams` and `commands` may be null (no run-now commands then).
   IngestServiceImpl(NodeRegistry* registry, store::FindingWriter* writer,
-                    IngestCounters* counters)
-      : registry_(registry), writer_(writer), counters_(counters) {}
+                    IngestCounters* counters, StreamRegistry* streams = nullptr,
+                    CommandDispatcher* commands = nullptr)
+      : registry_(registry),
+        writer_(writer),
+        counters_(counters),
+        streams_(streams),
+        commands_(commands) {}
 
   grpc::Status Enroll(grpc::ServerContext* context, const v1::EnrollRequest* request,
                       v1::EnrollResponse* response) override;
@@ -44,6 +40,8 @@ class IngestServiceImpl final : public v1::IngestService::Service {
   NodeRegistry* const registry_;
   store::FindingWriter* const writer_;
   IngestCounters* const counters_;
+  StreamRegistry* const streams_;
+  CommandDispatcher* const commands_;
 };
 
 // Metadata keys that authenticate a stream.

@@ -1,10 +1,17 @@
 #include "collector/query/pattern_query.h"
 
+#include <algorithm>
+
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "collector/query/next_steps.h"
+#include "collector/store/pg_literals.h"
 #include "common/error_catalogue.h"
 
 namespace pkiwatch::query {
@@ -13,30 +20,7 @@ namespace {
 constexpr int kFail = v1::STATUS_FAIL;
 constexpr int kWarn = v1::STATUS_WARN;
 constexpr int kTopErrors = 3;
-
-struct Grouping {
-  const char* key;   // SQL expression naming the group
-  const char* kind;  // SQL expression for the URL kind, or 0
-  const char* join;  // joins that make `key` available
-  const char* where; // rows that belong to some group
-};
-
-Grouping GroupingFor(v1::GroupBy by) {
-  switch (by) {
-    case v1::GROUP_BY_URL:
-      return {"u.url", "u.kind", "JOIN urls u ON u.url_id = cs.url_id", "TRUE"};
-    case v1::GROUP_BY_CA:
-      return {"c.name || CASE WHEN c.key_id <> '' THEN ' [' || c.key_id || ']' ELSE '' END",
-              "0", "JOIN cas c ON c.ca_id = cs.ca_id", "TRUE"};
-    case v1::GROUP_BY_TEMPLATE:
-      return {"CASE WHEN t.name <> '' THEN t.name ELSE t.oid END", "0",
-              "JOIN templates t ON t.template_id = cs.template_id", "TRUE"};
-    case v1::GROUP_BY_ERROR:
-      return {"cs.hresult::text", "0", "", "cs.hresult <> 0"};
-    default:
-      return {nullptr, nullptr, nullptr, nullptr};
-  }
-}
+constexpr int kMaxSitesListed = 10;
 
 google::protobuf::Timestamp ToProto(absl::Time t) {
   google::protobuf::Timestamp ts;
@@ -50,13 +34,21 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
 // avoids depending on the session's TimeZone and DateStyle.
 absl::Time EpochToTime(std::string_view text) {
   double seconds = 0;
-  if (!absl::SimpleAtod(absl::string_view(text.data(), text.size()), &seconds)) return absl::UnixEpoch();
+  if (!absl::SimpleAtod(absl::string_view(text.data(), text.size()), &seconds)) {
+    return absl::UnixEpoch();
+  }
   return absl::UnixEpoch() + absl::Microseconds(static_cast<int64_t>(seconds * 1e6));
 }
 
 std::string ErrorKey(uint32_t code) {
   auto entry = LookupError(code);
   return entry ? std::string(entry->name) : absl::StrFormat("0x%08X", code);
+}
+
+std::string S(std::string_view v) { return std::string(v); }
+
+uint32_t U32(const store::PgResult& r, int row, int col) {
+  return static_cast<uint32_t>(r.GetInt64(row, col));
 }
 
 }  // namespace
@@ -66,21 +58,75 @@ absl::StatusOr<v1::GroupBy> ParseGroupBy(absl::string_view name) {
   if (name == "ca") return v1::GROUP_BY_CA;
   if (name == "template") return v1::GROUP_BY_TEMPLATE;
   if (name == "error") return v1::GROUP_BY_ERROR;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown grouping '", name, "': use url, ca, template or error"));
+  if (name == "site") return v1::GROUP_BY_SITE;
+  if (name == "host") return v1::GROUP_BY_HOST;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown grouping '", name, "': use url, ca, template, error, site or host"));
+}
+
+absl::StatusOr<Grouping> GroupingFor(v1::GroupBy by) {
+  switch (by) {
+    case v1::GROUP_BY_URL:
+      return Grouping{"u.url", "u.kind", "JOIN urls u ON u.url_id = cs.url_id", "TRUE"};
+    case v1::GROUP_BY_CA:
+      return Grouping{
+          "c.name || CASE WHEN c.key_id <> '' THEN ' [' || c.key_id || ']' ELSE '' END", "0",
+          "JOIN cas c ON c.ca_id = cs.ca_id", "TRUE"};
+    case v1::GROUP_BY_TEMPLATE:
+      return Grouping{"CASE WHEN t.name <> '' THEN t.name ELSE t.oid END", "0",
+                      "JOIN templates t ON t.template_id = cs.template_id", "TRUE"};
+    case v1::GROUP_BY_ERROR:
+      return Grouping{"cs.hresult::text", "0", "", "cs.hresult <> 0"};
+    case v1::GROUP_BY_SITE:
+      return Grouping{"CASE WHEN n.site <> '' THEN n.site ELSE '(no site)' END", "0", "",
+                      "TRUE"};
+    case v1::GROUP_BY_HOST:
+      return Grouping{"CASE WHEN n.hostname <> '' THEN n.hostname ELSE n.node_id::text END",
+                      "0", "", "TRUE"};
+    default:
+      return absl::InvalidArgumentError(
+          "by must be url, ca, template, error, site or host");
+  }
+}
+
+absl::StatusOr<uint32_t> DecodePageToken(const std::string& token) {
+  if (token.empty()) return 0;
+  std::string decoded;
+  uint32_t offset = 0;
+  if (!absl::WebSafeBase64Unescape(token, &decoded) || !absl::StartsWith(decoded, "o:") ||
+      !absl::SimpleAtoi(absl::string_view(decoded).substr(2), &offset)) {
+    return absl::InvalidArgumentError("page_token is not one this collector issued");
+  }
+  return offset;
+}
+
+std::string EncodePageToken(uint32_t offset) {
+  return absl::WebSafeBase64Escape(absl::StrCat("o:", offset));
+}
+
+uint32_t PageSize(uint32_t requested) {
+  if (requested == 0) return 100;
+  return std::min<uint32_t>(requested, 1000);
 }
 
 absl::StatusOr<v1::ListPatternsResponse> ListPatterns(store::PgConnection& conn,
-                                                      const v1::ListPatternsRequest& request) {
-  const Grouping g = GroupingFor(request.by());
-  if (g.key == nullptr) {
-    return absl::InvalidArgumentError("ListPatterns needs by = url, ca, template or error");
-  }
-  // The scoped rows: latest result per node, probe and target, with its group.
+                                                      const v1::ListPatternsRequest& request,
+                                                      const BlameThresholds& thresholds) {
+  auto grouping = GroupingFor(request.by());
+  if (!grouping.ok()) return grouping.status();
+  const Grouping& g = *grouping;
+  auto offset = DecodePageToken(request.page_token());
+  if (!offset.ok()) return offset.status();
+  const uint32_t page_size = PageSize(request.page_size());
+
+  // The scoped rows: latest result per node, probe and target, with its
+  // group and its host's site.
   const std::string scoped = absl::StrCat(
-      "WITH s AS (SELECT cs.node_id, cs.status, cs.status_since, cs.observed_at, cs.hresult, "
-      "cs.summary, ", g.key, " AS key, ", g.kind, " AS kind FROM current_state cs ", g.join,
-      " WHERE ", g.where, " AND ($1::int = 0 OR cs.observed_at > now() - make_interval(secs => $1::int))) ");
+      "WITH s AS (SELECT cs.node_id, cs.probe, cs.status, cs.status_since, cs.observed_at, "
+      "cs.hresult, cs.summary, n.site, ", g.key, " AS key, ", g.kind, " AS kind "
+      "FROM current_state cs JOIN nodes n ON n.node_id = cs.node_id ", g.join,
+      " WHERE ", g.where,
+      " AND ($1::int = 0 OR cs.observed_at > now() - make_interval(secs => $1::int))) ");
   const std::string max_age = absl::StrCat(request.max_age_seconds());
 
   auto groups = conn.Query(
@@ -93,42 +139,101 @@ absl::StatusOr<v1::ListPatternsResponse> ListPatterns(store::PgConnection& conn,
           " extract(epoch FROM min(status_since) FILTER (WHERE status = ", kFail, ")), "
           " extract(epoch FROM max(observed_at) FILTER (WHERE status = ", kFail, ")), "
           " (array_agg(summary ORDER BY observed_at DESC) FILTER (WHERE status = ", kFail,
+          "))[1], "
+          " (array_agg(probe ORDER BY observed_at DESC) FILTER (WHERE status = ", kFail,
           "))[1] "
           "FROM s GROUP BY key "
           "HAVING $2::bool OR count(*) FILTER (WHERE status = ", kFail, ") > 0 "
-          "ORDER BY 3 DESC, 4 DESC, key"),
-      {max_age, request.include_healthy() ? "true" : "false"});
+          "ORDER BY 3 DESC, 4 DESC, key LIMIT $3 OFFSET $4"),
+      {max_age, request.include_healthy() ? "true" : "false", absl::StrCat(page_size + 1),
+       absl::StrCat(*offset)});
   if (!groups.ok()) return groups.status();
+  const int rows = std::min<int>(groups->rows(), static_cast<int>(page_size));
+  std::vector<std::string> keys;
+  for (int r = 0; r < rows; ++r) keys.push_back(S(groups->Get(r, 0)));
+  const std::string key_array = store::PgTextArray(keys);
+  const std::string scoped_keys =
+      absl::StrCat(scoped, ", k AS (SELECT * FROM s WHERE key = ANY($2::text[])) ");
 
+  // Errors, sites and client evidence, for the keys of this page only.
   auto errors = conn.Query(
-      absl::StrCat(scoped,
-                   "SELECT key, hresult, count(DISTINCT node_id) AS hosts FROM s "
+      absl::StrCat(scoped_keys,
+                   "SELECT key, hresult, count(DISTINCT node_id) AS hosts FROM k "
                    "WHERE status = ", kFail, " AND hresult <> 0 GROUP BY key, hresult "
                    "ORDER BY key, hosts DESC, hresult"),
-      {max_age});
+      {max_age, key_array});
   if (!errors.ok()) return errors.status();
   absl::flat_hash_map<std::string, std::vector<std::pair<uint32_t, uint32_t>>> top_errors;
   for (int r = 0; r < errors->rows(); ++r) {
-    auto& list = top_errors[std::string(errors->Get(r, 0))];
-    if (list.size() < kTopErrors) {
-      list.emplace_back(static_cast<uint32_t>(errors->GetInt64(r, 1)),
-                        static_cast<uint32_t>(errors->GetInt64(r, 2)));
+    auto& list = top_errors[S(errors->Get(r, 0))];
+    if (list.size() < kTopErrors) list.emplace_back(U32(*errors, r, 1), U32(*errors, r, 2));
+  }
+
+  auto sites = conn.Query(
+      absl::StrCat(scoped_keys,
+                   "SELECT key, CASE WHEN site <> '' THEN site ELSE '(no site)' END, "
+                   "count(DISTINCT node_id) FILTER (WHERE status = ", kFail, "), "
+                   "count(DISTINCT node_id) FROM k GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2"),
+      {max_age, key_array});
+  if (!sites.ok()) return sites.status();
+  absl::flat_hash_map<std::string, std::vector<SiteFailures>> site_failures;
+  for (int r = 0; r < sites->rows(); ++r) {
+    site_failures[S(sites->Get(r, 0))].push_back(
+        {S(sites->Get(r, 1)), U32(*sites, r, 2), U32(*sites, r, 3)});
+  }
+
+  // Client evidence: how much else the failing hosts of each key fail, and
+  // whether one of them has a failing clock check.
+  auto client = conn.Query(
+      absl::StrCat(scoped_keys,
+                   ", failing AS (SELECT DISTINCT key, node_id FROM k WHERE status = ", kFail,
+                   "), per_node AS (SELECT node_id, "
+                   "  avg((status = ", kFail, ")::int) AS share, "
+                   "  bool_or(probe = 'clock' AND status = ", kFail, ") AS clock "
+                   "  FROM current_state WHERE node_id IN (SELECT node_id FROM failing) "
+                   "  GROUP BY node_id) "
+                   "SELECT f.key, avg(p.share), bool_or(p.clock) FROM failing f "
+                   "JOIN per_node p USING (node_id) GROUP BY f.key"),
+      {max_age, key_array});
+  if (!client.ok()) return client.status();
+  absl::flat_hash_map<std::string, std::pair<double, bool>> client_evidence;
+  for (int r = 0; r < client->rows(); ++r) {
+    double share = 0;
+    (void)absl::SimpleAtod(absl::string_view(client->Get(r, 1).data(), client->Get(r, 1).size()),
+                           &share);
+    client_evidence[S(client->Get(r, 0))] = {share, client->Get(r, 2) == "t"};
+  }
+
+  // Trend: failing hosts in the previous window of the same length, from
+  // the raw findings.
+  absl::flat_hash_map<std::string, uint32_t> previous;
+  if (request.max_age_seconds() > 0) {
+    auto history = conn.Query(
+        absl::StrCat(
+            "SELECT ", g.key, " AS key, count(DISTINCT cs.node_id) FROM findings cs "
+            "JOIN nodes n ON n.node_id = cs.node_id ", g.join, " WHERE ", g.where,
+            " AND cs.status = ", kFail,
+            " AND cs.observed_at > now() - make_interval(secs => 2 * $1::int) "
+            " AND cs.observed_at <= now() - make_interval(secs => $1::int) "
+            " AND ", g.key, " = ANY($2::text[]) GROUP BY 1"),
+        {max_age, key_array});
+    if (!history.ok()) return history.status();
+    for (int r = 0; r < history->rows(); ++r) {
+      previous[S(history->Get(r, 0))] = U32(*history, r, 1);
     }
   }
 
   v1::ListPatternsResponse response;
   *response.mutable_generated_at() = ToProto(absl::Now());
-  for (int r = 0; r < groups->rows(); ++r) {
+  for (int r = 0; r < rows; ++r) {
     v1::Pattern* p = response.add_patterns();
-    const std::string key(groups->Get(r, 0));
+    const std::string key = S(groups->Get(r, 0));
     p->set_by(request.by());
-    p->set_key(request.by() == v1::GROUP_BY_ERROR
-                   ? ErrorKey(static_cast<uint32_t>(groups->GetInt64(r, 0)))
-                   : key);
+    p->set_key(request.by() == v1::GROUP_BY_ERROR ? ErrorKey(U32(*groups, r, 0)) : key);
     p->set_url_kind(static_cast<v1::UrlKind>(groups->GetInt64(r, 1)));
-    p->set_failing_hosts(static_cast<uint32_t>(groups->GetInt64(r, 2)));
-    p->set_warning_hosts(static_cast<uint32_t>(groups->GetInt64(r, 3)));
-    p->set_total_hosts(static_cast<uint32_t>(groups->GetInt64(r, 4)));
+    p->set_failing_hosts(U32(*groups, r, 2));
+    p->set_warning_hosts(U32(*groups, r, 3));
+    p->set_total_hosts(U32(*groups, r, 4));
     if (p->total_hosts() > 0) {
       p->set_failing_share(static_cast<double>(p->failing_hosts()) / p->total_hosts());
     }
@@ -136,13 +241,46 @@ absl::StatusOr<v1::ListPatternsResponse> ListPatterns(store::PgConnection& conn,
       *p->mutable_first_seen() = ToProto(EpochToTime(groups->Get(r, 5)));
       *p->mutable_last_seen() = ToProto(EpochToTime(groups->Get(r, 6)));
     }
-    p->set_example_summary(std::string(groups->Get(r, 7)));
+    p->set_example_summary(S(groups->Get(r, 7)));
+    const std::string probe = S(groups->Get(r, 8));
     for (const auto& [code, hosts] : top_errors[key]) {
       v1::ErrorCount* e = p->add_top_errors();
       *e->mutable_error() = MakeErrorInfo(code, "");
       e->set_hosts(hosts);
     }
+    BlameEvidence evidence;
+    evidence.failing_hosts = p->failing_hosts();
+    evidence.total_hosts = p->total_hosts();
+    evidence.sites = site_failures[key];
+    if (auto it = client_evidence.find(key); it != client_evidence.end()) {
+      evidence.failing_hosts_failing_other_share = it->second.first;
+      evidence.clock_skew_seen = it->second.second;
+    }
+    for (const SiteFailures& s : evidence.sites) {
+      if (s.failing_hosts == 0 || p->sites_size() >= kMaxSitesListed) continue;
+      v1::SiteCount* site = p->add_sites();
+      site->set_site(s.site);
+      site->set_failing_hosts(s.failing_hosts);
+      site->set_total_hosts(s.total_hosts);
+    }
+    // Site and host groupings are themselves the location; blame says
+    // where inside a URL/CA/template/error pattern the fault sits.
+    if (request.by() != v1::GROUP_BY_SITE && request.by() != v1::GROUP_BY_HOST) {
+      *p->mutable_blame() = ClassifyBlame(evidence, thresholds);
+    }
+    if (p->failing_hosts() > 0) {
+      const uint32_t top_code = p->top_errors_size() > 0 ? p->top_errors(0).error().hresult() : 0;
+      for (std::string& step : NextSteps(probe, top_code, p->blame().blame())) {
+        p->add_next_steps(std::move(step));
+      }
+    }
+    if (request.max_age_seconds() > 0) {
+      p->set_previous_failing_hosts(previous[key]);
+      p->set_trend(static_cast<int32_t>(p->failing_hosts()) -
+                   static_cast<int32_t>(p->previous_failing_hosts()));
+    }
   }
+  if (groups->rows() > rows) response.set_next_page_token(EncodePageToken(*offset + rows));
   return response;
 }
 

@@ -1,20 +1,31 @@
 #pragma once
 
-#include "collector/store/connection_pool.h"
+#include "collector/query/query_backend.h"
 #include "pkiwatch/v1/query.grpc.pb.h"
 
 namespace pkiwatch::query {
 
-// QueryService over gRPC; the HTTP JSON API serves the same messages.
+// QueryService over gRPC; the HTTP JSON API serves the same messages from
+// the same backend.
 class QueryServiceImpl final : public v1::QueryService::Service {
  public:
-  explicit QueryServiceImpl(store::ConnectionPool* pool) : pool_(pool) {}
+  explicit QueryServiceImpl(QueryBackend* backend) : backend_(backend) {}
 
-  grpc::Status ListPatterns(grpc::ServerContext* context, const v1::ListPatternsRequest* request,
+  grpc::Status ListPatterns(grpc::ServerContext*, const v1::ListPatternsRequest* request,
                             v1::ListPatternsResponse* response) override;
+  grpc::Status ListHosts(grpc::ServerContext*, const v1::ListHostsRequest* request,
+                         v1::ListHostsResponse* response) override;
+  grpc::Status GetHost(grpc::ServerContext*, const v1::GetHostRequest* request,
+                       v1::GetHostResponse* response) override;
+  grpc::Status ListExpiring(grpc::ServerContext*, const v1::ListExpiringRequest* request,
+                            v1::ListExpiringResponse* response) override;
+  grpc::Status RunNow(grpc::ServerContext*, const v1::RunNowRequest* request,
+                      v1::RunNowResponse* response) override;
+  grpc::Status GetCommand(grpc::ServerContext*, const v1::GetCommandRequest* request,
+                          v1::CommandStatus* response) override;
 
  private:
-  store::ConnectionPool* const pool_;
+  QueryBackend* const backend_;
 };
 
 }  // namespace pkiwatch::query

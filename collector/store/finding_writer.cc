@@ -17,20 +17,20 @@ constexpr char kSep = '\x1f';  // joins multi-column dimension keys
 
 std::string UrlKey(const v1::Dimensions& d) { return d.url(); }
 
-// The typed parts of a finding that have no column of their own, kept as
-// JSON so SQL consumers (views, Grafana) can read them. Null when empty.
+// The typed parts of a finding that have no column of their own (the
+// detail oneof, event origin, target certificate, and whatever later
+// versions add), kept as JSON so SQL consumers (views, Grafana) can read
+// them. Null when empty.
 std::optional<std::string> DetailJson(const v1::Finding& f) {
-  v1::Finding detail;
-  switch (f.detail_case()) {
-    case v1::Finding::kCrl: *detail.mutable_crl() = f.crl(); break;
-    case v1::Finding::kOcsp: *detail.mutable_ocsp() = f.ocsp(); break;
-    case v1::Finding::kClock: *detail.mutable_clock() = f.clock(); break;
-    case v1::Finding::kAePolicy: *detail.mutable_ae_policy() = f.ae_policy(); break;
-    case v1::Finding::kTask: *detail.mutable_task() = f.task(); break;
-    case v1::Finding::DETAIL_NOT_SET: break;
-  }
-  if (f.has_event()) *detail.mutable_event() = f.event();
-  if (f.has_target_cert()) *detail.mutable_target_cert() = f.target_cert();
+  v1::Finding detail = f;
+  detail.clear_probe();
+  detail.clear_target();
+  detail.clear_observed_at();
+  detail.clear_duration();
+  detail.clear_status();
+  detail.clear_error();
+  detail.clear_dimensions();
+  detail.clear_summary();
   if (detail.ByteSizeLong() == 0) return std::nullopt;
   std::string json;
   if (!google::protobuf::util::MessageToJsonString(detail, &json).ok()) return std::nullopt;
@@ -283,7 +283,7 @@ absl::StatusOr<WriteResult> FindingWriter::Write(const NodeBatch& batch) {
         "  hresult = EXCLUDED.hresult, ca_id = EXCLUDED.ca_id, "
         "  template_id = EXCLUDED.template_id, url_id = EXCLUDED.url_id, "
         "  summary = EXCLUDED.summary, native_detail = EXCLUDED.native_detail, "
-        "  detail = EXCLUDED.detail "
+        "  detail = EXCLUDED.detail, received_at = now() "
         "WHERE EXCLUDED.seq > cs.seq",
         {batch.node_id, absl::StrCat(high_water), absl::StrCat(max_stored)});
     if (!upsert.ok()) return fail(upsert.status());

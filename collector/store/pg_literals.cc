@@ -30,3 +30,33 @@ std::string PgTextArray(const std::vector<std::string>& values) {
 }
 
 }  // namespace pkiwatch::store
+
+namespace pkiwatch::store {
+
+std::vector<std::string> ParsePgTextArray(std::string_view text) {
+  std::vector<std::string> out;
+  if (text.size() < 2 || text == "{}") return out;
+  std::string current;
+  bool quoted = false;
+  bool escaped = false;
+  for (size_t i = 1; i + 1 < text.size(); ++i) {
+    const char c = text[i];
+    if (escaped) {
+      current += c;
+      escaped = false;
+    } else if (c == '\\') {
+      escaped = true;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      out.push_back(std::move(current));
+      current.clear();
+    } else {
+      current += c;
+    }
+  }
+  out.push_back(std::move(current));
+  return out;
+}
+
+}  // namespace pkiwatch::store

@@ -15,6 +15,9 @@ namespace pkiwatch::store {
 std::string PgTimestamp(absl::Time t);
 std::string PgTimestamp(const google::protobuf::Timestamp& ts);
 
+// Parses PostgreSQL's text output of a one-dimensional text[] ({a,"b c"}).
+std::vector<std::string> ParsePgTextArray(std::string_view text);
+
 // A one-dimensional array literal, e.g. {"a","b\"c"}, for $n::text[].
 std::string PgTextArray(const std::vector<std::string>& values);
 

@@ -8,7 +8,8 @@
 namespace pkiwatch::testing {
 
 absl::StatusOr<std::unique_ptr<InProcessCollector>> InProcessCollector::Start(
-    const std::string& dsn, const std::string& secret, int port) {
+    const std::string& dsn, const std::string& secret, int port,
+    query::BlameThresholds thresholds) {
   std::unique_ptr<InProcessCollector> c(new InProcessCollector());
   {
     auto conn = store::PgConnection::Connect(dsn);
@@ -22,9 +23,12 @@ absl::StatusOr<std::unique_ptr<InProcessCollector>> InProcessCollector::Start(
   if (!writer.ok()) return writer.status();
   c->writer_ = *std::move(writer);
   c->registry_ = std::make_unique<ingest::NodeRegistry>(c->pool_.get(), secret);
-  c->ingest_ = std::make_unique<ingest::IngestServiceImpl>(c->registry_.get(), c->writer_.get(),
-                                                           &c->counters_);
-  c->query_ = std::make_unique<query::QueryServiceImpl>(c->pool_.get());
+  c->commands_ = std::make_unique<ingest::CommandDispatcher>(c->pool_.get(), &c->streams_);
+  c->backend_ = std::make_unique<query::QueryBackend>(c->pool_.get(), c->commands_.get(),
+                                                      thresholds);
+  c->ingest_ = std::make_unique<ingest::IngestServiceImpl>(
+      c->registry_.get(), c->writer_.get(), &c->counters_, &c->streams_, c->commands_.get());
+  c->query_ = std::make_unique<query::QueryServiceImpl>(c->backend_.get());
   grpc::ServerBuilder builder;
   builder.AddListeningPort(absl::StrCat("127.0.0.1:", port), grpc::InsecureServerCredentials(),
                            &c->port_);

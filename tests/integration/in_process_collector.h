@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "collector/ingest/ingest_service.h"
 #include "collector/ingest/node_registry.h"
+#include "collector/query/query_backend.h"
 #include "collector/query/query_service.h"
 #include "collector/store/connection_pool.h"
 #include "collector/store/finding_writer.h"
@@ -22,15 +23,17 @@ namespace pkiwatch::testing {
 class InProcessCollector {
  public:
   // Applies the migrations to `dsn`. `port` 0 picks a free port.
-  static absl::StatusOr<std::unique_ptr<InProcessCollector>> Start(const std::string& dsn,
-                                                                   const std::string& secret,
-                                                                   int port = 0);
+  static absl::StatusOr<std::unique_ptr<InProcessCollector>> Start(
+      const std::string& dsn, const std::string& secret, int port = 0,
+      query::BlameThresholds thresholds = {});
   ~InProcessCollector();
 
   int port() const { return port_; }
   std::string address() const;
   ingest::IngestCounters& counters() { return counters_; }
   store::ConnectionPool& pool() { return *pool_; }
+  query::QueryBackend& backend() { return *backend_; }
+  ingest::StreamRegistry& streams() { return streams_; }
   // Stops serving at once: open streams are cancelled.
   void Stop();
 
@@ -41,6 +44,9 @@ class InProcessCollector {
   std::unique_ptr<store::FindingWriter> writer_;
   std::unique_ptr<ingest::NodeRegistry> registry_;
   ingest::IngestCounters counters_;
+  ingest::StreamRegistry streams_;
+  std::unique_ptr<ingest::CommandDispatcher> commands_;
+  std::unique_ptr<query::QueryBackend> backend_;
   std::unique_ptr<ingest::IngestServiceImpl> ingest_;
   std::unique_ptr<query::QueryServiceImpl> query_;
   std::unique_ptr<grpc::Server> server_;
