@@ -21,6 +21,7 @@
 #include "collector/store/connection_pool.h"
 #include "collector/store/embedded_postgres.h"
 #include "collector/store/finding_writer.h"
+#include "collector/store/maintenance.h"
 #include "collector/store/migrations.h"
 #include "common/command_line.h"
 #include "common/log.h"
@@ -40,6 +41,9 @@ ABSL_FLAG(std::string, enroll_secret_file, "",
 ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain for gRPC TLS");
 ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for gRPC TLS");
 ABSL_FLAG(int, db_connections, 8, "PostgreSQL connections for ingest and queries");
+ABSL_FLAG(int, retention_days, 30, "Days of raw findings kept (whole daily partitions dropped)");
+ABSL_FLAG(int, rollup_retention_days, 400, "Days of hourly rollups kept");
+ABSL_FLAG(bool, rollups, true, "Maintain hourly rollups while writing");
 ABSL_FLAG(double, blame_endpoint_share, 0.5,
           "Blame endpoint/CA when at least this share of hosts fail ...");
 ABSL_FLAG(double, blame_endpoint_site_share, 0.6, "... in at least this share of sites");
@@ -150,7 +154,18 @@ int Run() {
     LogError(pool.status().message());
     return 1;
   }
-  auto writer = store::FindingWriter::Create(pool->get());
+  store::Maintenance::Options maintenance_options;
+  maintenance_options.findings_retention = absl::Hours(24 * absl::GetFlag(FLAGS_retention_days));
+  maintenance_options.rollup_retention =
+      absl::Hours(24 * absl::GetFlag(FLAGS_rollup_retention_days));
+  auto maintenance = store::Maintenance::Start(pool->get(), maintenance_options);
+  if (!maintenance.ok()) {
+    LogError("database maintenance: ", maintenance.status().message());
+    return 1;
+  }
+  store::FindingWriter::Options writer_options;
+  writer_options.maintain_rollups = absl::GetFlag(FLAGS_rollups);
+  auto writer = store::FindingWriter::Create(pool->get(), writer_options);
   if (!writer.ok()) {
     LogError(writer.status().message());
     return 1;
@@ -198,6 +213,7 @@ int Run() {
   LogInfo("ingested ", counters.findings_stored.load(), " findings in ",
           counters.batches.load(), " batches (", counters.findings_duplicate.load(),
           " duplicates, ", counters.findings_rejected.load(), " rejected)");
+  (*maintenance)->Stop();
   pool->reset();
   if (embedded != nullptr) {
     if (absl::Status s = embedded->Stop(); !s.ok()) LogError(s.message());

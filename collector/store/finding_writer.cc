@@ -6,6 +6,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "collector/store/partitions.h"
 #include "collector/store/pg_literals.h"
 #include "common/error_catalogue.h"
 #include "google/protobuf/util/json_util.h"
@@ -109,9 +111,10 @@ std::string TemplateKey(const v1::Dimensions& d) {
   return absl::StrCat(d.template_name(), std::string(1, kSep), d.template_oid());
 }
 
-absl::StatusOr<std::unique_ptr<FindingWriter>> FindingWriter::Create(ConnectionPool* pool) {
+absl::StatusOr<std::unique_ptr<FindingWriter>> FindingWriter::Create(ConnectionPool* pool,
+                                                                     Options options) {
   if (pool == nullptr) return absl::InvalidArgumentError("FindingWriter needs a pool");
-  return std::unique_ptr<FindingWriter>(new FindingWriter(pool));
+  return std::unique_ptr<FindingWriter>(new FindingWriter(pool, options));
 }
 
 absl::Status FindingWriter::ResolveErrorCodes(PgConnection& conn, const NodeBatch& batch) {
@@ -226,6 +229,19 @@ absl::Status FindingWriter::ResolveDimensions(PgConnection& conn, const NodeBatc
 }
 
 absl::StatusOr<WriteResult> FindingWriter::Write(const NodeBatch& batch) {
+  auto result = WriteOnce(batch);
+  // SQLSTATE 23514 on findings: no partition for today yet (the collector
+  // runs past midnight before its hourly maintenance). Create it and retry.
+  if (!result.ok() && SqlStateOf(result.status()) == "23514") {
+    auto lease = pool_->Acquire();
+    if (!lease.ok()) return result;
+    if (absl::Status s = EnsureFindingPartitions(**lease, absl::Now()); !s.ok()) return result;
+    result = WriteOnce(batch);
+  }
+  return result;
+}
+
+absl::StatusOr<WriteResult> FindingWriter::WriteOnce(const NodeBatch& batch) {
   auto lease = pool_->Acquire();
   if (!lease.ok()) return lease.status();
   PgConnection& conn = **lease;
@@ -240,13 +256,15 @@ absl::StatusOr<WriteResult> FindingWriter::Write(const NodeBatch& batch) {
     return s;
   };
 
-  auto mark = conn.Query("SELECT durable_through_seq FROM nodes WHERE node_id = $1 FOR UPDATE",
-                         {batch.node_id});
+  auto mark = conn.Query(
+      "SELECT durable_through_seq, site FROM nodes WHERE node_id = $1 FOR UPDATE",
+      {batch.node_id});
   if (!mark.ok()) return fail(mark.status());
   if (mark->rows() != 1) {
     return fail(absl::NotFoundError(absl::StrCat("node ", batch.node_id, " is not enrolled")));
   }
   const uint64_t high_water = static_cast<uint64_t>(mark->GetInt64(0, 0));
+  const std::string site(mark->Get(0, 1));
 
   WriteResult result;
   std::string copy;
@@ -275,6 +293,9 @@ absl::StatusOr<WriteResult> FindingWriter::Write(const NodeBatch& batch) {
         "SELECT DISTINCT ON (probe, target) node_id, probe, target, seq, observed_at, status, "
         "  observed_at, hresult, ca_id, template_id, url_id, summary, native_detail, detail "
         "FROM findings WHERE node_id = $1 AND seq > $2 AND seq <= $3 "
+        // Rows of this transaction carry received_at = now() (its start
+        // time): this prunes the scan to today's partition.
+        "  AND received_at = now() "
         "ORDER BY probe, target, seq DESC "
         "ON CONFLICT (node_id, probe, target) DO UPDATE SET seq = EXCLUDED.seq, "
         "  observed_at = EXCLUDED.observed_at, status = EXCLUDED.status, "
@@ -287,6 +308,20 @@ absl::StatusOr<WriteResult> FindingWriter::Write(const NodeBatch& batch) {
         "WHERE EXCLUDED.seq > cs.seq",
         {batch.node_id, absl::StrCat(high_water), absl::StrCat(max_stored)});
     if (!upsert.ok()) return fail(upsert.status());
+    if (options_.maintain_rollups) {
+      // Sorted, so concurrent writers lock shared rollup rows in one order.
+      auto rollup = conn.Query(
+          "INSERT INTO finding_rollups_hourly AS r (bucket, probe, status, hresult, ca_id, "
+          "  template_id, url_id, site, findings) "
+          "SELECT date_trunc('hour', observed_at), probe, status, hresult, COALESCE(ca_id, 0), "
+          "  COALESCE(template_id, 0), COALESCE(url_id, 0), $4, count(*) "
+          "FROM findings WHERE node_id = $1 AND seq > $2 AND seq <= $3 AND received_at = now() "
+          "GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7 "
+          "ON CONFLICT (bucket, probe, status, hresult, ca_id, template_id, url_id, site) "
+          "DO UPDATE SET findings = r.findings + EXCLUDED.findings",
+          {batch.node_id, absl::StrCat(high_water), absl::StrCat(max_stored), site});
+      if (!rollup.ok()) return fail(rollup.status());
+    }
   }
 
   std::vector<std::string> rejected_seqs, reasons;

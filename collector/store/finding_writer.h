@@ -48,14 +48,24 @@ struct WriteResult {
 // connection; the dimension caches are shared.
 class FindingWriter {
  public:
-  static absl::StatusOr<std::unique_ptr<FindingWriter>> Create(ConnectionPool* pool);
+  struct Options {
+    // Keep finding_rollups_hourly up to date in the batch transaction.
+    bool maintain_rollups = true;
+  };
+  static absl::StatusOr<std::unique_ptr<FindingWriter>> Create(ConnectionPool* pool,
+                                                               Options options);
+  static absl::StatusOr<std::unique_ptr<FindingWriter>> Create(ConnectionPool* pool) {
+    return Create(pool, Options());
+  }
 
   // Returns only after COMMIT succeeded; on error nothing of the batch is
   // stored and the caller must not acknowledge it.
   absl::StatusOr<WriteResult> Write(const NodeBatch& batch);
 
  private:
-  explicit FindingWriter(ConnectionPool* pool) : pool_(pool) {}
+  FindingWriter(ConnectionPool* pool, Options options) : pool_(pool), options_(options) {}
+
+  absl::StatusOr<WriteResult> WriteOnce(const NodeBatch& batch);
 
   // Maps dimension values to ids, inserting unknown ones in their own
   // statements (outside the batch transaction, so a rolled-back batch never
@@ -68,6 +78,7 @@ class FindingWriter {
   absl::Status ResolveErrorCodes(PgConnection& conn, const NodeBatch& batch);
 
   ConnectionPool* const pool_;
+  const Options options_;
   absl::Mutex mu_;
   DimensionIds cache_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint32_t, bool> known_errors_ ABSL_GUARDED_BY(mu_);

@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "collector/store/migrations.h"
+#include "collector/store/partitions.h"
+#include "absl/time/clock.h"
 
 namespace pkiwatch::testing {
 
@@ -15,6 +17,7 @@ absl::StatusOr<std::unique_ptr<InProcessCollector>> InProcessCollector::Start(
     auto conn = store::PgConnection::Connect(dsn);
     if (!conn.ok()) return conn.status();
     if (absl::Status s = store::ApplyMigrations(**conn); !s.ok()) return s;
+    if (absl::Status s = store::EnsureFindingPartitions(**conn, absl::Now()); !s.ok()) return s;
   }
   auto pool = store::ConnectionPool::Create(dsn, 4);
   if (!pool.ok()) return pool.status();

@@ -81,14 +81,9 @@ TEST_F(StoreTest, MigrationsApplyOnceAndAreIdempotent) {
     ASSERT_TRUE(t.ok()) << t.status();
     EXPECT_EQ(t->Get(0, 0), "t") << table;
   }
-  // The dedup key holds.
-  ASSERT_TRUE(conn_->Exec("INSERT INTO findings (node_id, seq, observed_at, probe, "
-                          "target, status) VALUES ('00000000-0000-0000-0000-"
-                          "000000000001', 1, now(), 'crl', 'x', 1)")
-                  .ok());
-  absl::Status dup = conn_->Exec(
-      "INSERT INTO findings (node_id, seq, observed_at, probe, target, status) "
-      "VALUES ('00000000-0000-0000-0000-000000000001', 1, now(), 'crl', 'x', 1)");
+  // Unique keys map to AlreadyExists (the dimension tables rely on them).
+  ASSERT_TRUE(conn_->Exec("INSERT INTO urls (url) VALUES ('http://pki/a.crl')").ok());
+  absl::Status dup = conn_->Exec("INSERT INTO urls (url) VALUES ('http://pki/a.crl')");
   EXPECT_EQ(dup.code(), absl::StatusCode::kAlreadyExists) << dup;
 }
 
