@@ -51,6 +51,20 @@ uint32_t U32(const store::PgResult& r, int row, int col) {
   return static_cast<uint32_t>(r.GetInt64(row, col));
 }
 
+// The group of a rollup row (alias r, with urls u, cas c, templates t
+// joined); nullptr where rollups do not keep the dimension (hosts).
+const char* RollupKey(v1::GroupBy by) {
+  switch (by) {
+    case v1::GROUP_BY_URL: return "u.url";
+    case v1::GROUP_BY_CA:
+      return "c.name || CASE WHEN c.key_id <> '' THEN ' [' || c.key_id || ']' ELSE '' END";
+    case v1::GROUP_BY_TEMPLATE: return "CASE WHEN t.name <> '' THEN t.name ELSE t.oid END";
+    case v1::GROUP_BY_ERROR: return "r.hresult::text";
+    case v1::GROUP_BY_SITE: return "CASE WHEN r.site <> '' THEN r.site ELSE '(no site)' END";
+    default: return nullptr;
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<v1::GroupBy> ParseGroupBy(absl::string_view name) {
@@ -204,22 +218,29 @@ absl::StatusOr<v1::ListPatternsResponse> ListPatterns(store::PgConnection& conn,
     client_evidence[S(client->Get(r, 0))] = {share, client->Get(r, 2) == "t"};
   }
 
-  // Trend: failing hosts in the previous window of the same length, from
-  // the raw findings.
-  absl::flat_hash_map<std::string, uint32_t> previous;
-  if (request.max_age_seconds() > 0) {
+  // Trend: failing observations in this and the previous window, from the
+  // hourly rollups the writer keeps (never a scan of the raw findings).
+  absl::flat_hash_map<std::string, std::pair<uint64_t, uint64_t>> trend;
+  const char* rollup_key = RollupKey(request.by());
+  if (request.max_age_seconds() > 0 && rollup_key != nullptr) {
     auto history = conn.Query(
         absl::StrCat(
-            "SELECT ", g.key, " AS key, count(DISTINCT cs.node_id) FROM findings cs "
-            "JOIN nodes n ON n.node_id = cs.node_id ", g.join, " WHERE ", g.where,
-            " AND cs.status = ", kFail,
-            " AND cs.observed_at > now() - make_interval(secs => 2 * $1::int) "
-            " AND cs.observed_at <= now() - make_interval(secs => $1::int) "
-            " AND ", g.key, " = ANY($2::text[]) GROUP BY 1"),
+            "SELECT ", rollup_key, " AS key, "
+            "COALESCE(sum(r.findings) FILTER (WHERE r.bucket >= date_trunc('hour', now() - "
+            "  make_interval(secs => $1::int))), 0), "
+            "COALESCE(sum(r.findings) FILTER (WHERE r.bucket < date_trunc('hour', now() - "
+            "  make_interval(secs => $1::int))), 0) "
+            "FROM finding_rollups_hourly r "
+            "LEFT JOIN urls u ON u.url_id = r.url_id LEFT JOIN cas c ON c.ca_id = r.ca_id "
+            "LEFT JOIN templates t ON t.template_id = r.template_id "
+            "WHERE r.status = ", kFail,
+            " AND r.bucket >= date_trunc('hour', now() - make_interval(secs => 2 * $1::int)) "
+            " AND ", rollup_key, " = ANY($2::text[]) GROUP BY 1"),
         {max_age, key_array});
     if (!history.ok()) return history.status();
     for (int r = 0; r < history->rows(); ++r) {
-      previous[S(history->Get(r, 0))] = U32(*history, r, 1);
+      trend[S(history->Get(r, 0))] = {static_cast<uint64_t>(history->GetInt64(r, 1)),
+                                      static_cast<uint64_t>(history->GetInt64(r, 2))};
     }
   }
 
@@ -274,10 +295,11 @@ absl::StatusOr<v1::ListPatternsResponse> ListPatterns(store::PgConnection& conn,
         p->add_next_steps(std::move(step));
       }
     }
-    if (request.max_age_seconds() > 0) {
-      p->set_previous_failing_hosts(previous[key]);
-      p->set_trend(static_cast<int32_t>(p->failing_hosts()) -
-                   static_cast<int32_t>(p->previous_failing_hosts()));
+    if (auto it = trend.find(key); it != trend.end()) {
+      p->set_failing_findings(it->second.first);
+      p->set_previous_failing_findings(it->second.second);
+      p->set_trend(static_cast<int64_t>(it->second.first) -
+                   static_cast<int64_t>(it->second.second));
     }
   }
   if (groups->rows() > rows) response.set_next_page_token(EncodePageToken(*offset + rows));

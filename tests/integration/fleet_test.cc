@@ -234,6 +234,34 @@ TEST_F(FleetTest, BlameTellsEndpointNetworkSegmentAndClientApart) {
   EXPECT_EQ(sites["site-3"].total_hosts(), 50u);
 }
 
+TEST_F(FleetTest, TrendComesFromTheHourlyRollups) {
+  v1::ListPatternsRequest request;
+  request.set_by(v1::GROUP_BY_URL);
+  request.set_max_age_seconds(3600);
+  v1::ListPatternsResponse response;
+  grpc::ClientContext context;
+  ASSERT_TRUE(query_->ListPatterns(&context, request, &response).ok());
+  std::map<std::string, v1::Pattern> patterns;
+  for (const v1::Pattern& p : response.patterns()) patterns[p.key()] = p;
+  EXPECT_EQ(patterns[kCdpDown].failing_findings(), 285u);
+  EXPECT_EQ(patterns[kCdpDown].previous_failing_findings(), 0u);
+  EXPECT_EQ(patterns[kCdpDown].trend(), 285);
+  // A second round of the same failures doubles this window's count.
+  const absl::Time now = absl::Now();
+  for (int h = 0; h < 5; ++h) Send(h, {Crl(kCdpBranch, false, now)});
+  request.set_by(v1::GROUP_BY_SITE);
+  v1::ListPatternsResponse sites;
+  grpc::ClientContext context2;
+  ASSERT_TRUE(query_->ListPatterns(&context2, request, &sites).ok());
+  for (const v1::Pattern& p : sites.patterns()) {
+    if (p.key() == "site-0") {
+      // site 0: 50 hosts failing "down" but for 3 (0, 20, 40), the skewed host
+      // failing its 4 other results, and the 5 new branch failures.
+      EXPECT_EQ(p.failing_findings(), 47u + 4u + 5u);
+    }
+  }
+}
+
 TEST_F(FleetTest, ExpiringCrlIsListedWithTheSitesBehind) {
   v1::ListExpiringRequest request;
   request.set_within_seconds(3 * 86400);
