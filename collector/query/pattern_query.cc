@@ -197,25 +197,38 @@ absl::StatusOr<v1::ListPatternsResponse> ListPatterns(store::PgConnection& conn,
   }
 
   // Client evidence: how much else the failing hosts of each key fail, and
-  // whether one of them has a failing clock check.
-  auto client = conn.Query(
-      absl::StrCat(scoped_keys,
-                   ", failing AS (SELECT DISTINCT key, node_id FROM k WHERE status = ", kFail,
-                   "), per_node AS (SELECT node_id, "
-                   "  avg((status = ", kFail, ")::int) AS share, "
-                   "  bool_or(probe = 'clock' AND status = ", kFail, ") AS clock "
-                   "  FROM current_state WHERE node_id IN (SELECT node_id FROM failing) "
-                   "  GROUP BY node_id) "
-                   "SELECT f.key, avg(p.share), bool_or(p.clock) FROM failing f "
-                   "JOIN per_node p USING (node_id) GROUP BY f.key"),
-      {max_age, key_array});
-  if (!client.ok()) return client.status();
+  // whether one of them has a failing clock check. Only for keys with few
+  // failing hosts: a pattern failing on many hosts cannot be client-side,
+  // and its evidence would cost a pass over all of their results.
+  std::vector<std::string> small_keys;
+  for (int r = 0; r < rows; ++r) {
+    const uint32_t failing = U32(*groups, r, 2);
+    const uint32_t total = U32(*groups, r, 4);
+    if (failing > 0 && (failing <= thresholds.client_max_hosts ||
+                        failing <= thresholds.client_max_share * total)) {
+      small_keys.push_back(S(groups->Get(r, 0)));
+    }
+  }
   absl::flat_hash_map<std::string, std::pair<double, bool>> client_evidence;
-  for (int r = 0; r < client->rows(); ++r) {
-    double share = 0;
-    (void)absl::SimpleAtod(absl::string_view(client->Get(r, 1).data(), client->Get(r, 1).size()),
-                           &share);
-    client_evidence[S(client->Get(r, 0))] = {share, client->Get(r, 2) == "t"};
+  if (!small_keys.empty()) {
+    auto client = conn.Query(
+        absl::StrCat(scoped_keys,
+                     ", failing AS (SELECT DISTINCT key, node_id FROM k WHERE status = ", kFail,
+                     "), per_node AS (SELECT node_id, "
+                     "  avg((status = ", kFail, ")::int) AS share, "
+                     "  bool_or(probe = 'clock' AND status = ", kFail, ") AS clock "
+                     "  FROM current_state WHERE node_id IN (SELECT node_id FROM failing) "
+                     "  GROUP BY node_id) "
+                     "SELECT f.key, avg(p.share), bool_or(p.clock) FROM failing f "
+                     "JOIN per_node p USING (node_id) GROUP BY f.key"),
+        {max_age, store::PgTextArray(small_keys)});
+    if (!client.ok()) return client.status();
+    for (int r = 0; r < client->rows(); ++r) {
+      double share = 0;
+      (void)absl::SimpleAtod(
+          absl::string_view(client->Get(r, 1).data(), client->Get(r, 1).size()), &share);
+      client_evidence[S(client->Get(r, 0))] = {share, client->Get(r, 2) == "t"};
+    }
   }
 
   // Trend: failing observations in this and the previous window, from the

@@ -105,6 +105,7 @@ int Run(const Args& a) {
               "(generated in %.0f s)\n",
               a.nodes, a.targets, static_cast<long long>(a.findings),
               absl::ToDoubleSeconds(absl::Now() - start));
+  std::fflush(stdout);
   for (uint32_t window : {86400u, 2592000u}) {
     for (const char* by : {"url", "ca", "template", "error", "site", "host"}) {
       v1::ListPatternsRequest request;
@@ -126,6 +127,7 @@ int Run(const Args& a) {
       std::printf("  window %-4s by %-8s p50 %8.1f ms  p95 %8.1f ms  (%zu patterns)\n",
                   window == 86400 ? "24h" : "30d", by, ms[ms.size() / 2],
                   ms[std::min(ms.size() - 1, ms.size() * 95 / 100)], patterns);
+      std::fflush(stdout);
     }
   }
   return 0;
