@@ -31,6 +31,9 @@ ABSL_FLAG(std::string, enroll_secret_file, "", "File holding the fleet's enroll 
 ABSL_FLAG(std::string, state_dir, "", "Directory for the spool and the node identity");
 ABSL_FLAG(std::vector<std::string>, watch_url, {},
           "CDP URL to probe; repeat the flag for several (replaces the config's list)");
+ABSL_FLAG(std::vector<std::string>, cert_dir, {},
+          "Folder of PEM/DER/PKCS#7 certificates for the chain, ocsp and aia probes; repeat the "
+          "flag for several (replaces the config's certDirs)");
 ABSL_FLAG(std::string, site, "", "Site label of this host (overrides config)");
 ABSL_FLAG(bool, once, false,
           "Run every probe once, deliver the findings, exit 0 when all were acknowledged");
@@ -57,6 +60,10 @@ absl::StatusOr<v1::AgentConfig> BuildConfig(const CommandLine& command_line) {
   if (std::vector<std::string> urls = command_line.AllValues("watch-url"); !urls.empty()) {
     config.clear_crl_watches();
     for (std::string& url : urls) config.add_crl_watches()->set_url(std::move(url));
+  }
+  if (std::vector<std::string> dirs = command_line.AllValues("cert-dir"); !dirs.empty()) {
+    config.clear_cert_dirs();
+    for (std::string& dir : dirs) config.add_cert_dirs(std::move(dir));
   }
   ApplyDefaults(&config);
   if (absl::Status s = ValidateConfig(config); !s.ok()) return s;
@@ -132,7 +139,7 @@ int Run(const CommandLine& command_line) {
     LogError(probes.status().message());
     return 2;
   }
-  if (probes->empty()) LogWarning("no probes configured (e.g. --watch-url or crlWatches)");
+  if (probes->empty()) LogWarning("no probes configured (e.g. --watch-url, --cert-dir, ndes, clock)");
   const size_t probe_count = probes->size();
   for (ScheduledProbe& p : *probes) {
     scheduler->Add(std::move(p.probe), p.interval, p.jitter);
@@ -172,7 +179,7 @@ int Run(const CommandLine& command_line) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "pkiwatch-agent --collector HOST:PORT --enroll-secret-file F --state-dir DIR "
-      "[--watch-url URL]... [--config FILE] [--once]");
+      "[--watch-url URL]... [--cert-dir DIR]... [--config FILE] [--once]");
   pkiwatch::CommandLine command_line(argc, argv);
   absl::ParseCommandLine(command_line.argc(), command_line.argv());
   return pkiwatch::agent::Run(command_line);

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/error_catalogue.h"
 
 #ifndef PKIWATCH_VERSION
 #define PKIWATCH_VERSION "0.0.0"
@@ -269,5 +270,150 @@ HttpResult HttpPost(std::string_view url, std::string_view content_type, std::st
 }
 
 std::string_view HttpUserAgent() { return kUserAgent; }
+
+bool IsLocalCurlFailure(int curl_code) {
+  switch (curl_code) {
+    case CURLE_FAILED_INIT:
+    case CURLE_OUT_OF_MEMORY:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+    case CURLE_UNKNOWN_OPTION:
+    case CURLE_NOT_BUILT_IN:
+      return true;
+    default:
+      return false;
+  }
+}
+
+uint32_t WinHttpHresultForCurl(int curl_code) {
+  // WinHTTP codes the catalogue has but hr:: does not name (winhttp.h).
+  constexpr uint32_t kErrorWinhttpInvalidUrl = 0x80072EE5;
+  constexpr uint32_t kErrorWinhttpUnrecognizedScheme = 0x80072EE6;
+  constexpr uint32_t kErrorWinhttpRedirectFailed = 0x80072F7C;
+  switch (curl_code) {
+    case CURLE_OK:
+      return hr::kSOk;
+    case CURLE_OUT_OF_MEMORY:
+      return hr::kEOutOfMemory;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return hr::kErrorWinhttpNameNotResolved;
+    case CURLE_COULDNT_CONNECT:
+      return hr::kErrorWinhttpCannotConnect;
+    case CURLE_OPERATION_TIMEDOUT:
+      return hr::kErrorWinhttpTimeout;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_USE_SSL_FAILED:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+      return hr::kErrorWinhttpSecureFailure;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_GOT_NOTHING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_FILESIZE_EXCEEDED:
+    case CURLE_WRITE_ERROR:  // only the body limit makes WriteBody refuse data
+    case CURLE_RANGE_ERROR:
+      return hr::kErrorWinhttpInvalidServerResponse;
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
+      return hr::kErrorWinhttpConnectionError;
+    case CURLE_TOO_MANY_REDIRECTS:
+      return kErrorWinhttpRedirectFailed;
+    case CURLE_URL_MALFORMAT:
+      return kErrorWinhttpInvalidUrl;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return kErrorWinhttpUnrecognizedScheme;
+    default:
+      return hr::kEFail;
+  }
+}
+
+TcpConnectResult TcpConnect(std::string_view host, uint16_t port, const HttpOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  TcpConnectResult result;
+  result.port = port;
+  auto finish = [&]() -> TcpConnectResult {
+    result.latency = absl::FromChrono(std::chrono::steady_clock::now() - start);
+    return std::move(result);
+  };
+  auto fail = [&](CURLcode code, std::string text) -> TcpConnectResult {
+    result.curl_code = code;
+    result.curl_error = std::move(text);
+    return finish();
+  };
+
+  if (const CURLcode init = GlobalInit(); init != CURLE_OK) {
+    return fail(init, absl::StrCat("curl_global_init: ", curl_easy_strerror(init)));
+  }
+  // The host goes into a URL: anything that could change the URL's meaning
+  // (user info, path, query, spaces, NUL) is refused rather than escaped.
+  static constexpr char kNotInHost[] = "/\\@?#[] \t\r\n";  // and the terminating NUL
+  if (host.empty() || host.size() > 255 ||
+      host.find_first_of(std::string_view(kNotInHost, sizeof(kNotInHost))) !=
+          std::string_view::npos) {
+    return fail(CURLE_URL_MALFORMAT,
+                absl::StrCat("not a host name or IP address: \"",
+                             std::string(host.substr(0, 64)), "\""));
+  }
+  const bool ipv6_literal = host.find(':') != std::string_view::npos;
+  const std::string url = absl::StrCat("http://", ipv6_literal ? "[" : "", std::string(host),
+                                       ipv6_literal ? "]" : "", ":", port, "/");
+  CurlEasyPtr curl(curl_easy_init());
+  if (curl == nullptr) return fail(CURLE_FAILED_INIT, "curl_easy_init failed");
+  CURL* h = curl.get();
+  char errbuf[CURL_ERROR_SIZE] = {};
+  CURLcode setopt_code = CURLE_OK;
+  const char* setopt_name = nullptr;
+  auto check = [&](CURLcode c, const char* name) {
+    if (c != CURLE_OK && setopt_code == CURLE_OK) {
+      setopt_code = c;
+      setopt_name = name;
+    }
+  };
+  check(curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf), "CURLOPT_ERRORBUFFER");
+  check(curl_easy_setopt(h, CURLOPT_URL, url.c_str()), "CURLOPT_URL");
+  check(curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http"), "CURLOPT_PROTOCOLS_STR");
+  // Connect, then stop: no request is sent to the (non-HTTP) service.
+  check(curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L), "CURLOPT_CONNECT_ONLY");
+  // RPC and the like never go through an HTTP proxy.
+  check(curl_easy_setopt(h, CURLOPT_PROXY, ""), "CURLOPT_PROXY");
+  check(curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L), "CURLOPT_NOSIGNAL");
+  check(curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ClampMillis(options.connect_timeout)),
+        "CURLOPT_CONNECTTIMEOUT_MS");
+  check(curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ClampMillis(options.connect_timeout)),
+        "CURLOPT_TIMEOUT_MS");
+  if (setopt_code != CURLE_OK) {
+    return fail(setopt_code, absl::StrFormat("curl_easy_setopt(%s): %s", setopt_name,
+                                             curl_easy_strerror(setopt_code)));
+  }
+  const CURLcode code = curl_easy_perform(h);
+  result.curl_code = code;
+  char* ip = nullptr;
+  if (curl_easy_getinfo(h, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != nullptr) {
+    result.address = ip;
+  }
+  curl_off_t us = 0;
+  if (curl_easy_getinfo(h, CURLINFO_NAMELOOKUP_TIME_T, &us) == CURLE_OK) {
+    result.name_lookup = absl::Microseconds(us);
+  }
+  us = 0;
+  if (curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &us) == CURLE_OK) {
+    result.connect = absl::Microseconds(us);
+  }
+  if (code != CURLE_OK) result.curl_error = CurlText(code, errbuf);
+  return finish();
+}
 
 }  // namespace pkiwatch

@@ -68,4 +68,46 @@ HttpResult HttpPost(std::string_view url, std::string_view content_type,
 // The User-Agent value sent by HttpGet/HttpPost.
 std::string_view HttpUserAgent();
 
+// Proxies: with HttpOptions.proxy empty and no_proxy false, libcurl takes the
+// proxy from the environment: http_proxy (lower case only, as libcurl
+// ignores HTTP_PROXY for CGI safety), https_proxy / HTTPS_PROXY, all_proxy /
+// ALL_PROXY, and skips hosts listed in no_proxy / NO_PROXY.
+
+// True for curl failures of the agent itself (init, out of memory, bad
+// option, feature not built in): they say nothing about the target.
+bool IsLocalCurlFailure(int curl_code);
+
+// The HRESULT a Windows client reports for a transfer that failed like
+// `curl_code` (CertEnroll event 86 and CES show WinHTTP codes, e.g.
+// 0x80072f8f ERROR_WINHTTP_SECURE_FAILURE): name resolution ->
+// ERROR_WINHTTP_NAME_NOT_RESOLVED, refused/unreachable ->
+// ERROR_WINHTTP_CANNOT_CONNECT, timeout -> ERROR_WINHTTP_TIMEOUT, TLS ->
+// ERROR_WINHTTP_SECURE_FAILURE, malformed or oversized answer ->
+// ERROR_WINHTTP_INVALID_SERVER_RESPONSE, broken connection ->
+// ERROR_WINHTTP_CONNECTION_ERROR, redirects -> ERROR_WINHTTP_REDIRECT_FAILED,
+// bad URL -> ERROR_WINHTTP_INVALID_URL / _UNRECOGNIZED_SCHEME; local failures
+// -> E_OUTOFMEMORY / E_FAIL; anything else E_FAIL. 0 for CURLE_OK.
+uint32_t WinHttpHresultForCurl(int curl_code);
+
+struct TcpConnectResult {
+  int curl_code = 0;             // CURLcode; 0 when the connection was made
+  std::string curl_error;
+  std::string address;           // IP connected to (or last tried), may be empty
+  long port = 0;
+  absl::Duration name_lookup;    // start -> name resolved
+  absl::Duration connect;        // start -> TCP connected
+  absl::Duration latency;        // wall time of the whole call
+
+  bool ok() const { return curl_code == 0; }
+};
+
+// Resolves `host` (name, IPv4 or IPv6 literal, without brackets) and opens a
+// TCP connection to `port`, then closes it; no bytes are sent. Uses libcurl
+// (threaded resolver), so name resolution and connect together are bounded
+// by options.connect_timeout. Never uses a proxy. DNS failure ->
+// CURLE_COULDNT_RESOLVE_HOST, refused -> CURLE_COULDNT_CONNECT, timeout ->
+// CURLE_OPERATION_TIMEDOUT; a host with characters outside a host name ->
+// CURLE_URL_MALFORMAT. Thread-safe.
+TcpConnectResult TcpConnect(std::string_view host, uint16_t port, const HttpOptions& options);
+
 }  // namespace pkiwatch

@@ -50,8 +50,77 @@ inline constexpr ProbeInfo kCrlProbeInfo{
     "linux, windows",
 };
 
+inline constexpr ProbeInfo kNdesProbeInfo{
+    "ndes",
+    "asks each NDES/SCEP endpoint for GetCACaps and GetCACert, checks the CA and RA "
+    "certificates for expiry, and (optionally) that /certsrv/mscep_admin/ answers without "
+    "HTTP 500",
+    "url, url_kind (NDES), ca, ca_key_id",
+    "linux, windows",
+};
+
+inline constexpr ProbeInfo kCaEndpointProbeInfo{
+    "ca_endpoint",
+    "resolves each enterprise CA host, connects to its RPC endpoint mapper (TCP 135) and "
+    "fetches its HTTP enrollment (CES / web enrollment) URLs",
+    "ca (config string host\\CA name), url, url_kind (ENROLLMENT)",
+    "linux, windows",
+};
+
+inline constexpr ProbeInfo kClockProbeInfo{
+    "clock",
+    "measures this host's clock offset against an NTP/SNTP reference (Kerberos fails "
+    "beyond 5 minutes)",
+    "none (target is the reference)",
+    "linux",
+};
+
+// Part A: certificates from the configured folders (cert_dirs).
+inline constexpr ProbeInfo kChainProbeInfo{
+    "chain",
+    "builds the chain of every certificate in the certificate folders to a trust anchor "
+    "(intermediates from the folders or fetched from AIA caIssuers): untrusted root, "
+    "missing issuer, bad signature, expired or expiring within 30 days",
+    "ca, ca_key_id, template_name, template_oid, target_cert (target: thumbprint)",
+    "linux, windows",
+};
+
+inline constexpr ProbeInfo kOcspProbeInfo{
+    "ocsp",
+    "asks the OCSP responder of every certificate with an AIA OCSP URL and a known issuer: "
+    "reachable, response status, signature and responder authorization, CertID, "
+    "good/revoked/unknown, thisUpdate/nextUpdate freshness, nonce",
+    "url, url_kind (OCSP), ca, ca_key_id, template_name, template_oid, target_cert",
+    "linux, windows",
+};
+
+inline constexpr ProbeInfo kAiaProbeInfo{
+    "aia",
+    "fetches every http(s) AIA caIssuers URL of the certificates in the folders and checks "
+    "that it serves the real issuer (name, key identifier, signature) and that it is valid",
+    "url, url_kind (AIA), ca, ca_key_id, template_name, template_oid, target_cert",
+    "linux, windows",
+};
+
+// Event-log watcher of the Windows agent (agent/eventlog interprets, agent/win
+// subscribes): one finding per event pattern, floods collapsed with a count.
+inline constexpr ProbeInfo kEventLogProbeInfo{
+    "eventlog",
+    "watches CAPI2 (4107, Operational chain/revocation events), CertEnroll (86/87 SCEP/NDES, "
+    "64/65), AutoEnrollment and CertificationAuthority events and reports failures",
+    "url, url_kind, ca, template_name",
+    "windows",
+};
+
 inline constexpr const ProbeInfo* kAllProbeInfos[] = {
     &kCrlProbeInfo,
+    &kChainProbeInfo,
+    &kOcspProbeInfo,
+    &kAiaProbeInfo,
+    &kNdesProbeInfo,
+    &kCaEndpointProbeInfo,
+    &kClockProbeInfo,
+    &kEventLogProbeInfo,
 };
 
 // Every declared probe, in declaration order.

@@ -9,6 +9,7 @@ packages=(
   libpq-dev libssl-dev libcurl4-openssl-dev libpugixml-dev libsqlite3-dev libcpp-httplib-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 openssl python3 curl procps
+  chrony  # a real NTP server for the clock probe tests (run unprivileged, -x)
 )
 
 missing=()
