@@ -111,39 +111,12 @@ bool IsKnownEntryExtension(int nid) {
 // Extracts the CRL's source bytes: DER as given, or the first "X509 CRL" /
 // "CRL" PEM block (other blocks and text around them are skipped).
 absl::StatusOr<std::string> PemCrlToDer(std::string_view bytes) {
-  if (bytes.size() > static_cast<size_t>(INT_MAX)) {
-    return absl::InvalidArgumentError("Crl::Parse: input too large");
+  auto blocks = ReadPemBlocks(bytes, "Crl::Parse");
+  if (!blocks.ok()) return blocks.status();
+  for (PemBlock& block : *blocks) {
+    if (block.name == "X509 CRL" || block.name == "CRL") return std::move(block.der);
   }
-  BioPtr bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
-  if (bio == nullptr) {
-    return absl::ResourceExhaustedError("Crl::Parse: BIO_new_mem_buf failed");
-  }
-  for (;;) {
-    char* name = nullptr;
-    char* header = nullptr;
-    unsigned char* data = nullptr;
-    long len = 0;
-    int ok = PEM_read_bio(bio.get(), &name, &header, &data, &len);
-    std::unique_ptr<char, OpenSslFreeDeleter> name_owner(name);
-    std::unique_ptr<char, OpenSslFreeDeleter> header_owner(header);
-    std::unique_ptr<unsigned char, OpenSslFreeDeleter> data_owner(data);
-    if (ok == 0) {
-      unsigned long err = ERR_peek_last_error();
-      if (ERR_GET_LIB(err) == ERR_LIB_PEM &&
-          ERR_GET_REASON(err) == PEM_R_NO_START_LINE) {
-        ERR_clear_error();
-        return absl::InvalidArgumentError(
-            "Crl::Parse: no \"X509 CRL\" or \"CRL\" block in PEM input");
-      }
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Crl::Parse: PEM_read_bio failed: ", OpenSslErrors()));
-    }
-    std::string_view block(name);
-    if (block == "X509 CRL" || block == "CRL") {
-      return std::string(reinterpret_cast<const char*>(data),
-                         static_cast<size_t>(len));
-    }
-  }
+  return absl::InvalidArgumentError("Crl::Parse: no \"X509 CRL\" or \"CRL\" block in PEM input");
 }
 
 }  // namespace

@@ -134,6 +134,37 @@ absl::StatusOr<absl::Time> Asn1TimeToAbsl(const ASN1_TIME* time) {
   return absl::FromCivil(civil, absl::UTCTimeZone());
 }
 
+absl::StatusOr<std::vector<PemBlock>> ReadPemBlocks(std::string_view text,
+                                                   std::string_view api) {
+  const std::string who(api);
+  BioPtr bio = MemBio(text);
+  if (bio == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(who, ": BIO_new_mem_buf failed"));
+  }
+  std::vector<PemBlock> blocks;
+  for (;;) {
+    char* name = nullptr;
+    char* header = nullptr;
+    unsigned char* data = nullptr;
+    long len = 0;
+    const int ok = PEM_read_bio(bio.get(), &name, &header, &data, &len);
+    std::unique_ptr<char, OpenSslFreeDeleter> name_owner(name);
+    std::unique_ptr<char, OpenSslFreeDeleter> header_owner(header);
+    std::unique_ptr<unsigned char, OpenSslFreeDeleter> data_owner(data);
+    if (ok == 0) {
+      const unsigned long err = ERR_peek_last_error();
+      if (ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE) {
+        ERR_clear_error();
+        return blocks;  // end of input
+      }
+      return absl::InvalidArgumentError(
+          absl::StrCat(who, ": PEM_read_bio failed: ", OpenSslErrors()));
+    }
+    blocks.push_back({name, std::string(reinterpret_cast<const char*>(data),
+                                        static_cast<size_t>(len))});
+  }
+}
+
 absl::StatusOr<std::vector<X509Ptr>> LoadCertificates(
     std::string_view pem_or_der) {
   if (pem_or_der.empty()) {
@@ -156,41 +187,20 @@ absl::StatusOr<std::vector<X509Ptr>> LoadCertificates(
     return certs;
   }
 
-  BioPtr bio = MemBio(pem_or_der);
-  if (bio == nullptr) {
-    return absl::InvalidArgumentError("LoadCertificates: BIO_new_mem_buf failed");
-  }
-  for (;;) {
-    char* name = nullptr;
-    char* header = nullptr;
-    unsigned char* data = nullptr;
-    long len = 0;
-    int ok = PEM_read_bio(bio.get(), &name, &header, &data, &len);
-    std::unique_ptr<char, OpenSslFreeDeleter> name_owner(name);
-    std::unique_ptr<char, OpenSslFreeDeleter> header_owner(header);
-    std::unique_ptr<unsigned char, OpenSslFreeDeleter> data_owner(data);
-    if (ok == 0) {
-      unsigned long err = ERR_peek_last_error();
-      if (ERR_GET_LIB(err) == ERR_LIB_PEM &&
-          ERR_GET_REASON(err) == PEM_R_NO_START_LINE) {
-        ERR_clear_error();
-        break;  // end of input
-      }
-      return absl::InvalidArgumentError(absl::StrCat(
-          "LoadCertificates: PEM_read_bio failed: ", OpenSslErrors()));
-    }
-    std::string_view block(name);
-    bool trusted = block == "TRUSTED CERTIFICATE";
-    if (block != "CERTIFICATE" && block != "X509 CERTIFICATE" && !trusted) {
+  auto blocks = ReadPemBlocks(pem_or_der, "LoadCertificates");
+  if (!blocks.ok()) return blocks.status();
+  for (const PemBlock& block : *blocks) {
+    const bool trusted = block.name == "TRUSTED CERTIFICATE";
+    if (block.name != "CERTIFICATE" && block.name != "X509 CERTIFICATE" && !trusted) {
       continue;
     }
-    const unsigned char* p = data;
-    X509Ptr cert(trusted ? d2i_X509_AUX(nullptr, &p, len)
-                         : d2i_X509(nullptr, &p, len));
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(block.der.data());
+    const long len = static_cast<long>(block.der.size());
+    X509Ptr cert(trusted ? d2i_X509_AUX(nullptr, &p, len) : d2i_X509(nullptr, &p, len));
     if (cert == nullptr) {
       return absl::InvalidArgumentError(
-          absl::StrCat("LoadCertificates: d2i_X509 of PEM block \"", name,
-                       "\" #", certs.size() + 1, " failed: ", OpenSslErrors()));
+          absl::StrCat("LoadCertificates: d2i_X509 of PEM block \"", block.name, "\" #",
+                       certs.size() + 1, " failed: ", OpenSslErrors()));
     }
     certs.push_back(std::move(cert));
   }

@@ -101,6 +101,17 @@ std::string Asn1IntegerToHex(const ASN1_INTEGER* value);
 // malformed time.
 absl::StatusOr<absl::Time> Asn1TimeToAbsl(const ASN1_TIME* time);
 
+// One block of PEM text: its label ("CERTIFICATE", "X509 CRL", ...) and the
+// decoded bytes.
+struct PemBlock {
+  std::string name;
+  std::string der;
+};
+
+// Every PEM block of `text`, in order; text around the blocks is skipped.
+// InvalidArgument (prefixed with `api`) when a block is malformed.
+absl::StatusOr<std::vector<PemBlock>> ReadPemBlocks(std::string_view text, std::string_view api);
+
 // All certificates in `pem_or_der`: one DER certificate, or any number of PEM
 // "CERTIFICATE" / "TRUSTED CERTIFICATE" / "X509 CERTIFICATE" blocks (other PEM
 // blocks are skipped). InvalidArgument with OpenSSL's error text when nothing

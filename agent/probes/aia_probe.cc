@@ -17,19 +17,6 @@
 namespace pkiwatch {
 namespace {
 
-bool CurlFailureIsLocal(int code) {
-  switch (code) {
-    case CURLE_FAILED_INIT:
-    case CURLE_OUT_OF_MEMORY:
-    case CURLE_BAD_FUNCTION_ARGUMENT:
-    case CURLE_UNKNOWN_OPTION:
-    case CURLE_NOT_BUILT_IN:
-      return true;
-    default:
-      return false;
-  }
-}
-
 bool IsHttpUrl(std::string_view url) {
   const absl::string_view u(url.data(), url.size());
   return absl::StartsWith(u, "http://") || absl::StartsWith(u, "https://");
@@ -75,7 +62,7 @@ v1::Finding MakeAiaFinding(X509* cert, const CertFacts& facts, std::string_view 
 
   if (fetch.curl_code != CURLE_OK) {
     const std::string text = absl::StrCat("curl error ", fetch.curl_code, ": ", fetch.curl_error);
-    if (CurlFailureIsLocal(fetch.curl_code)) {
+    if (IsLocalCurlFailure(fetch.curl_code)) {
       SetCertFindingResult(v1::STATUS_PROBE_ERROR,
                            fetch.curl_code == CURLE_OUT_OF_MEMORY ? hr::kEOutOfMemory : hr::kEFail,
                            text, prefix, &f);

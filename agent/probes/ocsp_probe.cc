@@ -19,19 +19,6 @@ namespace {
 constexpr char kOcspRequestType[] = "application/ocsp-request";
 
 // Failures of this agent, not of the responder (curl could not even start).
-bool CurlFailureIsLocal(int code) {
-  switch (code) {
-    case CURLE_FAILED_INIT:
-    case CURLE_OUT_OF_MEMORY:
-    case CURLE_BAD_FUNCTION_ARGUMENT:
-    case CURLE_UNKNOWN_OPTION:
-    case CURLE_NOT_BUILT_IN:
-      return true;
-    default:
-      return false;
-  }
-}
-
 bool IsHttpUrl(std::string_view url) {
   return absl::StartsWith(absl::string_view(url.data(), url.size()), "http://") ||
          absl::StartsWith(absl::string_view(url.data(), url.size()), "https://");
@@ -86,7 +73,7 @@ v1::Finding MakeOcspFinding(const CertFacts& cert, std::string_view normalized_u
 
   if (fetch.curl_code != CURLE_OK) {
     const std::string text = absl::StrCat("curl error ", fetch.curl_code, ": ", fetch.curl_error);
-    if (CurlFailureIsLocal(fetch.curl_code)) {
+    if (IsLocalCurlFailure(fetch.curl_code)) {
       SetCertFindingResult(v1::STATUS_PROBE_ERROR,
                            fetch.curl_code == CURLE_OUT_OF_MEMORY ? hr::kEOutOfMemory : hr::kEFail,
                            text, prefix, &f);

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -96,6 +97,16 @@ void Print(const Table& table, const std::string& format) {
   }
 }
 
+// --by as a GroupBy; prints the error and returns nullopt when unknown.
+std::optional<v1::GroupBy> GroupByFlag() {
+  auto group = query::ParseGroupBy(absl::GetFlag(FLAGS_by));
+  if (!group.ok()) {
+    std::cerr << "pkiwatchctl: " << group.status().message() << "\n";
+    return std::nullopt;
+  }
+  return *group;
+}
+
 class Ctl {
  public:
   explicit Ctl(std::unique_ptr<v1::QueryService::Stub> stub) : stub_(std::move(stub)) {}
@@ -139,11 +150,8 @@ class Ctl {
 
 int Ctl::Patterns() {
   const std::string by = absl::GetFlag(FLAGS_by);
-  auto group = query::ParseGroupBy(by);
-  if (!group.ok()) {
-    std::cerr << "pkiwatchctl: " << group.status().message() << "\n";
-    return 2;
-  }
+  auto group = GroupByFlag();
+  if (!group.has_value()) return 2;
   v1::ListPatternsRequest request;
   request.set_by(*group);
   request.set_include_healthy(absl::GetFlag(FLAGS_all));
@@ -184,11 +192,8 @@ int Ctl::Hosts() {
   v1::ListHostsRequest request;
   request.set_key(absl::GetFlag(FLAGS_key));
   if (!request.key().empty()) {
-    auto group = query::ParseGroupBy(absl::GetFlag(FLAGS_by));
-    if (!group.ok()) {
-      std::cerr << "pkiwatchctl: " << group.status().message() << "\n";
-      return 2;
-    }
+    auto group = GroupByFlag();
+    if (!group.has_value()) return 2;
     request.set_by(*group);
   }
   request.set_failing_only(absl::GetFlag(FLAGS_failing));
@@ -256,11 +261,8 @@ int Ctl::RunNow() {
   v1::RunNowRequest request;
   request.set_key(absl::GetFlag(FLAGS_key));
   if (!request.key().empty()) {
-    auto group = query::ParseGroupBy(absl::GetFlag(FLAGS_by));
-    if (!group.ok()) {
-      std::cerr << "pkiwatchctl: " << group.status().message() << "\n";
-      return 2;
-    }
+    auto group = GroupByFlag();
+    if (!group.has_value()) return 2;
     request.set_by(*group);
   }
   for (const std::string& n : absl::GetFlag(FLAGS_node)) request.add_node_ids(n);
