@@ -1,0 +1,42 @@
+// Every native check of pkiwatch-diag, run once on the local machine:
+// registry policy, the autoenrollment tasks, CryptSvc, automatic root
+// update, WinHTTP proxy, key providers, the machine's certificates (chain
+// and revocation, CDP/AIA retrieval), CA reachability over DCOM, and the
+// event parsers over the recent PKI events.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "agent/win/certificates.h"
+#include "agent/win/diag_report.h"
+
+namespace pkiwatch::win {
+
+struct DiagOptions {
+  // Folder of SystemTask/UserTask (tests point it at a test folder).
+  std::string task_folder = "\\Microsoft\\Windows\\CertificateServicesClient";
+  // CAs to ping ("host\CA name"); the Group Policy EnrollmentServices are
+  // added.
+  std::vector<std::string> ca_configs;
+  StoreLocation store_location = StoreLocation::kLocalMachine;
+  std::string store = "My";
+  // Without network: chains use cached URLs only and no URL is fetched.
+  bool network = true;
+  std::chrono::milliseconds url_timeout{10000};
+  size_t max_urls = 20;          // URLs fetched at most
+  size_t max_certificates = 50;  // certificates checked at most
+  bool key_providers = true;
+  // Instead of the live event logs, parse the <Event> records of this file
+  // (EvtRender, evtxexport or Get-WinEvent XML).
+  std::string events_file;
+  size_t max_events = 500;       // per channel
+};
+
+// Runs every check; never fails as a whole: a check that cannot run is an
+// ERROR verdict naming the API and the code. Enters COM itself.
+std::vector<DiagVerdict> RunDiagChecks(const DiagOptions& options);
+
+}  // namespace pkiwatch::win
