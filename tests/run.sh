@@ -28,6 +28,8 @@ if [ "${PKIWATCH_SKIP_WINDOWS:-0}" != 1 ]; then
     -DCMAKE_TOOLCHAIN_FILE="$(pwd)/agent/win/mingw-w64-x86_64.cmake" -DPKIWATCH_WIN32_DIAG_ONLY=ON \
     -DPKIWATCH_PUGIXML_SOURCE_DIR="${PKIWATCH_CACHE_DIR:-/var/cache/pkiwatch}/pugixml-src/current/src" \
     -DPKIWATCH_FIXTURES_DIR="$(pwd)/../shared/fixtures"
+  # One test at a time: the tests share one wine prefix, and the service and
+  # MSI tests change its service manager's state.
   # Boot the tests' wine prefix (the build already runs the tests for gtest
   # discovery) with all output away from ctest's pipes: wine's services would
   # otherwise inherit them and ctest would wait for them forever.
@@ -37,7 +39,7 @@ if [ "${PKIWATCH_SKIP_WINDOWS:-0}" != 1 ]; then
   /usr/lib/wine/wine64 cmd /c exit </dev/null >/dev/null 2>&1
   win_status=0
   { cmake --build "$win_dir" -j2 &&
-      ctest --test-dir "$win_dir" --output-on-failure -j2 --timeout 300; } || win_status=$?
+      ctest --test-dir "$win_dir" --output-on-failure -j1 --timeout 300; } || win_status=$?
   /usr/lib/wine/wineserver -k || true
   exit "$win_status"
 fi
