@@ -3,7 +3,7 @@
 // ack after commit), against a raw COPY of the same rows in the same run.
 // Prints figures; asserts nothing about time.
 //
-// usage: ingest_bench [--findings N] [--batch N] [--window N]
+// usage: ingest_bench [--findings N] [--batch N] [--window N] [--rollups 0|1]
 
 #include <grpcpp/grpcpp.h>
 
@@ -29,6 +29,7 @@ struct Args {
   uint64_t findings = 200000;
   uint64_t batch = 500;
   size_t window = 4;
+  bool rollups = true;
 };
 
 Args ParseArgs(int argc, char** argv) {
@@ -38,6 +39,7 @@ Args ParseArgs(int argc, char** argv) {
     if (std::strcmp(argv[i], "--findings") == 0) args.findings = value;
     if (std::strcmp(argv[i], "--batch") == 0) args.batch = value;
     if (std::strcmp(argv[i], "--window") == 0) args.window = value;
+    if (std::strcmp(argv[i], "--rollups") == 0) args.rollups = value != 0;
   }
   return args;
 }
@@ -69,7 +71,10 @@ int Run(const Args& args) {
     return 1;
   }
   auto dsn = (*pg)->CreateDatabase();
-  auto collector = dsn.ok() ? testing::InProcessCollector::Start(*dsn, "bench-enroll-secret-0123")
+  store::FindingWriter::Options writer_options;
+  writer_options.maintain_rollups = args.rollups;
+  auto collector = dsn.ok() ? testing::InProcessCollector::Start(*dsn, "bench-enroll-secret-0123",
+                                                                 0, {}, writer_options)
                             : dsn.status();
   if (!collector.ok()) {
     std::fprintf(stderr, "collector: %s\n", collector.status().ToString().c_str());
@@ -161,9 +166,10 @@ int Run(const Args& args) {
 
   const double stream_rate = args.findings / absl::ToDoubleSeconds(stream_time);
   const double copy_rate = args.findings / absl::ToDoubleSeconds(copy_time);
-  std::printf("ingest_bench: %llu findings, batches of %llu, window %zu (fsync off)\n",
+  std::printf("ingest_bench: %llu findings, batches of %llu, window %zu, rollups %s (fsync off)\n",
               static_cast<unsigned long long>(args.findings),
-              static_cast<unsigned long long>(args.batch), args.window);
+              static_cast<unsigned long long>(args.batch), args.window,
+              args.rollups ? "on" : "off");
   std::printf("  Stream -> PostgreSQL (ack after commit): %10.0f findings/s\n", stream_rate);
   std::printf("  raw COPY of the same rows:               %10.0f rows/s\n", copy_rate);
   std::printf("  ratio Stream / raw COPY:                 %10.2f\n", stream_rate / copy_rate);

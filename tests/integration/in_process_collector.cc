@@ -11,7 +11,7 @@ namespace pkiwatch::testing {
 
 absl::StatusOr<std::unique_ptr<InProcessCollector>> InProcessCollector::Start(
     const std::string& dsn, const std::string& secret, int port,
-    query::BlameThresholds thresholds) {
+    query::BlameThresholds thresholds, store::FindingWriter::Options writer_options) {
   std::unique_ptr<InProcessCollector> c(new InProcessCollector());
   {
     auto conn = store::PgConnection::Connect(dsn);
@@ -22,7 +22,7 @@ absl::StatusOr<std::unique_ptr<InProcessCollector>> InProcessCollector::Start(
   auto pool = store::ConnectionPool::Create(dsn, 4);
   if (!pool.ok()) return pool.status();
   c->pool_ = *std::move(pool);
-  auto writer = store::FindingWriter::Create(c->pool_.get());
+  auto writer = store::FindingWriter::Create(c->pool_.get(), writer_options);
   if (!writer.ok()) return writer.status();
   c->writer_ = *std::move(writer);
   c->registry_ = std::make_unique<ingest::NodeRegistry>(c->pool_.get(), secret);

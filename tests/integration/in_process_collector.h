@@ -25,7 +25,8 @@ class InProcessCollector {
   // Applies the migrations to `dsn`. `port` 0 picks a free port.
   static absl::StatusOr<std::unique_ptr<InProcessCollector>> Start(
       const std::string& dsn, const std::string& secret, int port = 0,
-      query::BlameThresholds thresholds = {});
+      query::BlameThresholds thresholds = {},
+      store::FindingWriter::Options writer_options = {});
   ~InProcessCollector();
 
   int port() const { return port_; }
