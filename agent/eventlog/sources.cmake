@@ -11,6 +11,7 @@ set(PKIWATCH_EVENTLOG_CORE_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/event_classifier.cc
   ${CMAKE_CURRENT_LIST_DIR}/event_xml.cc
   ${CMAKE_CURRENT_LIST_DIR}/message_template.cc
+  ${CMAKE_CURRENT_LIST_DIR}/text_decoder.cc
 )
 set(PKIWATCH_EDGE_DEDUP_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/../core/edge_dedup.cc
