@@ -16,7 +16,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "agent/core/config.h"
+#include "agent/core/event_import.h"
 #include "agent/core/host_facts.h"
+#include "agent/core/imported_delivery.h"
 #include "agent/core/probe_set.h"
 #include "agent/core/scheduler.h"
 #include "agent/core/spool.h"
@@ -39,6 +41,11 @@ ABSL_FLAG(bool, once, false,
           "Run every probe once, deliver the findings, exit 0 when all were acknowledged");
 ABSL_FLAG(int, once_timeout, 120, "With --once: seconds to wait for the acknowledgements");
 ABSL_FLAG(bool, list_probes, false, "Print the probes this agent has and exit");
+ABSL_FLAG(std::vector<std::string>, import_events, {},
+          "Exported event log to replay (wevtutil qe /f:xml output, UTF-8 or UTF-16, or .evtx); "
+          "repeat the flag for several. Each computer in the records reports as a node of its "
+          "own; delivery is awaited up to --once-timeout");
+ABSL_FLAG(std::string, import_site, "", "Site label of the computers in --import-events files");
 
 namespace pkiwatch::agent {
 namespace {
@@ -79,6 +86,47 @@ absl::StatusOr<std::string> ReadSecret(const std::string& path) {
   return std::string(absl::StripAsciiWhitespace(line));
 }
 
+// --import-events: replays the files into the imported computers' spools and
+// delivers them. False when a file could not be read or something was left
+// undelivered (it stays spooled for the next import run).
+bool ImportEvents(const std::vector<std::string>& files, const v1::AgentConfig& config,
+                  const std::string& secret) {
+  const std::string root = config.state_dir() + "/imported";
+  Spool::Options bounds;
+  bounds.max_findings = config.spool().max_findings();
+  bounds.max_bytes = config.spool().max_bytes();
+  bool ok = true;
+  for (const std::string& file : files) {
+    EventImportOptions options;
+    options.root = root;
+    options.spool_bounds = bounds;
+    auto report = ImportEventFile(file, options);
+    if (!report.ok()) {
+      LogError("import of ", file, " failed: ", report.status().message());
+      ok = false;
+      continue;
+    }
+    std::cout << FormatImportReport(file, *report) << std::flush;
+  }
+  ImportedDeliveryReport delivery;
+  absl::Status s = DeliverImportedHosts(
+      {.root = root,
+       .spool_bounds = bounds,
+       .collector = config.collector(),
+       .enroll_secret = secret,
+       .settings = config.uplink(),
+       .site = absl::GetFlag(FLAGS_import_site)},
+      absl::Now() + absl::Seconds(absl::GetFlag(FLAGS_once_timeout)), &delivery);
+  std::cout << "imported computers delivered: " << delivery.delivered << " of "
+            << delivery.computers << ", findings left in their spools: " << delivery.findings_left
+            << "\n" << std::flush;
+  if (!s.ok()) {
+    LogError("delivery of imported events: ", s.message());
+    return false;
+  }
+  return ok;
+}
+
 int Run(const CommandLine& command_line) {
   if (absl::GetFlag(FLAGS_list_probes)) {
     std::cout << FormatProbeTable();
@@ -103,6 +151,19 @@ int Run(const CommandLine& command_line) {
   if (mkdir(config->state_dir().c_str(), 0700) != 0 && errno != EEXIST) {
     LogError("cannot create state directory ", config->state_dir(), ": ", std::strerror(errno));
     return 2;
+  }
+  auto probes = BuildProbes(*config);
+  if (!probes.ok()) {
+    LogError(probes.status().message());
+    return 2;
+  }
+  // An import on a machine with no probes of its own (an admin's box) ends
+  // the run: that machine is not a node of the fleet. Otherwise the agent
+  // goes on with its probes (once, with --once).
+  const std::vector<std::string> imports = command_line.AllValues("import-events");
+  if (!imports.empty()) {
+    const bool imported = ImportEvents(imports, *config, *secret);
+    if (probes->empty() || (!imported && absl::GetFlag(FLAGS_once))) return imported ? 0 : 1;
   }
   auto spool = Spool::Open({.path = config->state_dir() + "/spool.sqlite",
                             .max_findings = config->spool().max_findings(),
@@ -134,11 +195,6 @@ int Run(const CommandLine& command_line) {
   }
   scheduler = std::make_unique<Scheduler>(spool->get(), [&uplink] { (*uplink)->Notify(); });
 
-  auto probes = BuildProbes(*config);
-  if (!probes.ok()) {
-    LogError(probes.status().message());
-    return 2;
-  }
   if (probes->empty()) LogWarning("no probes configured (e.g. --watch-url, --cert-dir, ndes, clock)");
   const size_t probe_count = probes->size();
   for (ScheduledProbe& p : *probes) {
@@ -179,7 +235,8 @@ int Run(const CommandLine& command_line) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "pkiwatch-agent --collector HOST:PORT --enroll-secret-file F --state-dir DIR "
-      "[--watch-url URL]... [--cert-dir DIR]... [--config FILE] [--once]");
+      "[--watch-url URL]... [--cert-dir DIR]... [--config FILE] [--import-events FILE]... "
+      "[--import-site SITE] [--once]");
   pkiwatch::CommandLine command_line(argc, argv);
   absl::ParseCommandLine(command_line.argc(), command_line.argv());
   return pkiwatch::agent::Run(command_line);

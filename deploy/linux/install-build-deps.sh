@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libabsl-dev
-  libpq-dev libssl-dev libcurl4-openssl-dev libpugixml-dev libsqlite3-dev libcpp-httplib-dev
+  libpq-dev libssl-dev libcurl4-openssl-dev libpugixml-dev libsqlite3-dev libcpp-httplib-dev libevtx-dev libbfio-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 openssl python3 curl procps
   chrony  # a real NTP server for the clock probe tests (run unprivileged, -x)
