@@ -8,21 +8,17 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
+#include "absl/synchronization/notification.h"
+#include "agent/core/agent_runtime.h"
 #include "agent/core/config.h"
-#include "agent/core/event_import.h"
 #include "agent/core/host_facts.h"
-#include "agent/core/imported_delivery.h"
-#include "agent/core/probe_set.h"
-#include "agent/core/scheduler.h"
-#include "agent/core/spool.h"
-#include "agent/core/uplink.h"
 #include "agent/probes/probe.h"
 #include "common/command_line.h"
 #include "common/log.h"
@@ -86,52 +82,12 @@ absl::StatusOr<std::string> ReadSecret(const std::string& path) {
   return std::string(absl::StripAsciiWhitespace(line));
 }
 
-// --import-events: replays the files into the imported computers' spools and
-// delivers them. False when a file could not be read or something was left
-// undelivered (it stays spooled for the next import run).
-bool ImportEvents(const std::vector<std::string>& files, const v1::AgentConfig& config,
-                  const std::string& secret) {
-  const std::string root = config.state_dir() + "/imported";
-  Spool::Options bounds;
-  bounds.max_findings = config.spool().max_findings();
-  bounds.max_bytes = config.spool().max_bytes();
-  bool ok = true;
-  for (const std::string& file : files) {
-    EventImportOptions options;
-    options.root = root;
-    options.spool_bounds = bounds;
-    auto report = ImportEventFile(file, options);
-    if (!report.ok()) {
-      LogError("import of ", file, " failed: ", report.status().message());
-      ok = false;
-      continue;
-    }
-    std::cout << FormatImportReport(file, *report) << std::flush;
-  }
-  ImportedDeliveryReport delivery;
-  absl::Status s = DeliverImportedHosts(
-      {.root = root,
-       .spool_bounds = bounds,
-       .collector = config.collector(),
-       .enroll_secret = secret,
-       .settings = config.uplink(),
-       .site = absl::GetFlag(FLAGS_import_site)},
-      absl::Now() + absl::Seconds(absl::GetFlag(FLAGS_once_timeout)), &delivery);
-  std::cout << "imported computers delivered: " << delivery.delivered << " of "
-            << delivery.computers << ", findings left in their spools: " << delivery.findings_left
-            << "\n" << std::flush;
-  if (!s.ok()) {
-    LogError("delivery of imported events: ", s.message());
-    return false;
-  }
-  return ok;
-}
-
 int Run(const CommandLine& command_line) {
   if (absl::GetFlag(FLAGS_list_probes)) {
     std::cout << FormatProbeTable();
     return 0;
   }
+  // SIGINT/SIGTERM are taken by a thread that stops the agent.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -152,81 +108,31 @@ int Run(const CommandLine& command_line) {
     LogError("cannot create state directory ", config->state_dir(), ": ", std::strerror(errno));
     return 2;
   }
-  auto probes = BuildProbes(*config);
-  if (!probes.ok()) {
-    LogError(probes.status().message());
-    return 2;
-  }
-  // An import on a machine with no probes of its own (an admin's box) ends
-  // the run: that machine is not a node of the fleet. Otherwise the agent
-  // goes on with its probes (once, with --once).
-  const std::vector<std::string> imports = command_line.AllValues("import-events");
-  if (!imports.empty()) {
-    const bool imported = ImportEvents(imports, *config, *secret);
-    if (probes->empty() || (!imported && absl::GetFlag(FLAGS_once))) return imported ? 0 : 1;
-  }
-  auto spool = Spool::Open({.path = config->state_dir() + "/spool.sqlite",
-                            .max_findings = config->spool().max_findings(),
-                            .max_bytes = config->spool().max_bytes()});
-  if (!spool.ok()) {
-    LogError(spool.status().message());
-    return 1;
-  }
+  AgentRunOptions options;
+  options.config = *config;
+  options.enroll_secret = *secret;
+  options.host = CollectHostFacts(*config);
+  options.once = absl::GetFlag(FLAGS_once);
+  options.once_timeout = absl::Seconds(absl::GetFlag(FLAGS_once_timeout));
+  options.import_files = command_line.AllValues("import-events");
+  options.import_site = absl::GetFlag(FLAGS_import_site);
 
-  std::unique_ptr<Scheduler> scheduler;
-  auto uplink = Uplink::Create(
-      {.collector = config->collector(),
-       .enroll_secret = *secret,
-       .identity_path = config->state_dir() + "/node_identity.json",
-       .host = CollectHostFacts(*config),
-       .settings = config->uplink(),
-       .on_command =
-           [&scheduler](const v1::Command& command) {
-             if (command.has_run_now() && scheduler != nullptr) {
-               LogInfo("collector command ", command.command_id(), ": run probes now");
-               scheduler->RunNow({command.run_now().probes().begin(),
-                                  command.run_now().probes().end()});
-             }
-           }},
-      spool->get());
-  if (!uplink.ok()) {
-    LogError(uplink.status().message());
-    return 2;
-  }
-  scheduler = std::make_unique<Scheduler>(spool->get(), [&uplink] { (*uplink)->Notify(); });
-
-  if (probes->empty()) LogWarning("no probes configured (e.g. --watch-url, --cert-dir, ndes, clock)");
-  const size_t probe_count = probes->size();
-  for (ScheduledProbe& p : *probes) {
-    scheduler->Add(std::move(p.probe), p.interval, p.jitter);
-  }
-
-  if (absl::GetFlag(FLAGS_once)) {
-    if (absl::Status s = scheduler->RunAllOnce(); !s.ok()) {
-      LogError(s.message());
-      return 1;
+  absl::Notification stop;
+  std::thread signal_thread([&signals, &stop] {
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    if (signal_number != 0 && !stop.HasBeenNotified()) {
+      LogInfo("signal ", signal_number, ": stopping");
+      stop.Notify();
     }
-    (*uplink)->Start();
-    absl::Status drained =
-        (*uplink)->WaitDrained(absl::Now() + absl::Seconds(absl::GetFlag(FLAGS_once_timeout)));
-    (*uplink)->Stop();
-    if (!drained.ok()) {
-      LogError(drained.message());
-      return 1;
-    }
-    LogInfo("all findings acknowledged by the collector");
-    return 0;
+  });
+  const int code = RunAgent(options, stop);
+  if (!stop.HasBeenNotified()) {
+    stop.Notify();
+    pthread_kill(signal_thread.native_handle(), SIGTERM);  // wakes sigwait
   }
-
-  (*uplink)->Start();
-  scheduler->Start();
-  LogInfo("agent running: ", probe_count, " probes, collector ", config->collector());
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
-  LogInfo("signal ", signal_number, ": stopping");
-  scheduler->Stop();
-  (*uplink)->Stop();
-  return 0;
+  signal_thread.join();
+  return code;
 }
 
 }  // namespace
