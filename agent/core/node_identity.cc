@@ -1,16 +1,13 @@
 #include "agent/core/node_identity.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "agent/core/private_file.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace pkiwatch::agent {
@@ -40,29 +37,13 @@ absl::Status NodeIdentityFile::Save(const v1::NodeIdentity& identity) const {
   if (!google::protobuf::util::MessageToJsonString(identity, &json, options).ok()) {
     return absl::InternalError("cannot serialize the node identity");
   }
-  const std::string temp = path_ + ".tmp";
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("open ", temp, ": ", std::strerror(errno)));
-  }
-  // O_CREAT's mode does not apply to a temp file left by an earlier attempt.
-  const bool restricted = ::fchmod(fd, 0600) == 0;
-  const bool written = restricted && ::write(fd, json.data(), json.size()) ==
-                                         static_cast<ssize_t>(json.size());
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!written || !synced || std::rename(temp.c_str(), path_.c_str()) != 0) {
-    ::unlink(temp.c_str());
-    return absl::InternalError(absl::StrCat("writing ", path_, ": ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
+  return WritePrivateFile(path_, json);
 }
 
 absl::Status NodeIdentityFile::Remove() const {
-  if (::unlink(path_.c_str()) != 0 && errno != ENOENT) {
-    return absl::InternalError(absl::StrCat("unlink ", path_, ": ", std::strerror(errno)));
-  }
+  std::error_code ec;
+  std::filesystem::remove(path_, ec);
+  if (ec) return absl::InternalError(absl::StrCat("remove ", path_, ": ", ec.message()));
   return absl::OkStatus();
 }
 

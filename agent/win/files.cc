@@ -35,19 +35,29 @@ StatusOr<std::string> ReadSmallFile(std::string_view path, size_t max_bytes) {
   return data;
 }
 
-Status WriteFileAtomically(std::string_view path, std::string_view data) {
+namespace {
+
+// Temp file, `before_write` on it, data, flush, rename over `path`.
+template <typename BeforeWrite>
+Status WriteViaTempFile(std::string_view path, std::string_view data, BeforeWrite before_write) {
   const std::wstring target = Utf8ToWide(path);
   const std::wstring temp = target + L".tmp";
+  const std::string temp_utf8 = std::string(path) + ".tmp";
   {
     UniqueHandle file(CreateFileW(temp.c_str(), GENERIC_WRITE, 0, nullptr, CREATE_ALWAYS,
                                   FILE_ATTRIBUTE_NORMAL, nullptr));
-    if (!file) return LastError("CreateFileW", std::string(path) + ".tmp");
+    if (!file) return LastError("CreateFileW", temp_utf8);
+    if (Status s = before_write(temp_utf8); !s.ok()) {
+      file.reset();
+      DeleteFileW(temp.c_str());
+      return s;
+    }
     size_t done = 0;
     while (done < data.size()) {
       DWORD written = 0;
       if (!WriteFile(file.get(), data.data() + done, static_cast<DWORD>(data.size() - done),
                      &written, nullptr)) {
-        return LastError("WriteFile", std::string(path) + ".tmp");
+        return LastError("WriteFile", temp_utf8);
       }
       done += written;
     }
@@ -60,6 +70,18 @@ Status WriteFileAtomically(std::string_view path, std::string_view data) {
     return error;
   }
   return Status();
+}
+
+}  // namespace
+
+Status WriteFileAtomically(std::string_view path, std::string_view data) {
+  return WriteViaTempFile(path, data, [](const std::string&) { return Status(); });
+}
+
+Status WritePrivateFileAtomically(std::string_view path, std::string_view data) {
+  return WriteViaTempFile(path, data, [](const std::string& temp) {
+    return RestrictToSystemAndAdministrators(temp);
+  });
 }
 
 Status RestrictToSystemAndAdministrators(std::string_view path) {

@@ -20,6 +20,11 @@ StatusOr<std::string> ReadSmallFile(std::string_view path, size_t max_bytes);
 // the new content, never a mix.
 Status WriteFileAtomically(std::string_view path, std::string_view data);
 
+// WriteFileAtomically for secrets (the node key): the temporary file gets
+// the protected SYSTEM + Administrators DACL before any data is written, so
+// the content never exists under a looser DACL.
+Status WritePrivateFileAtomically(std::string_view path, std::string_view data);
+
 // Replaces the DACL of `path` with an explicit, protected (not inherited)
 // one granting full control to SYSTEM and Administrators only - for the
 // node key file and the state directory.

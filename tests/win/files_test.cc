@@ -57,5 +57,30 @@ TEST(FilesTest, RestrictsToSystemAndAdministrators) {
   EXPECT_EQ(aces, 2u) << *sddl;
 }
 
+TEST(FilesTest, PrivateFileIsWrittenRestricted) {
+  const std::string path = TestPath("node-identity");
+  ASSERT_TRUE(WritePrivateFileAtomically(path, "{\"nodeId\": \"a\"}").ok());
+  ASSERT_TRUE(WritePrivateFileAtomically(path, "{\"nodeId\": \"b\"}").ok());
+  auto data = ReadSmallFile(path, 1024);
+  ASSERT_TRUE(data.ok()) << data.status().message();
+  EXPECT_EQ(*data, "{\"nodeId\": \"b\"}");
+  EXPECT_EQ(ReadSmallFile(path + ".tmp", 1024).status().code(), StatusCode::kNotFound);
+  auto sddl = GetDaclSddl(path);
+  ASSERT_TRUE(sddl.ok()) << sddl.status().message();
+  DeleteFileW(std::wstring(path.begin(), path.end()).c_str());
+  if (testing::RunningUnderWine() && sddl->rfind("D:P", 0) != 0) {
+    GTEST_SKIP() << "wine does not keep file DACLs; read back " << *sddl;
+  }
+  EXPECT_EQ(sddl->rfind("D:P", 0), 0u) << *sddl;
+  EXPECT_NE(sddl->find(";;;SY)"), std::string::npos) << *sddl;
+  EXPECT_NE(sddl->find(";;;BA)"), std::string::npos) << *sddl;
+}
+
+TEST(FilesTest, PrivateFileInAMissingDirectoryFails) {
+  const Status s = WritePrivateFileAtomically(TestPath("no-such-dir") + "\\x\\key.json", "k");
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.message().rfind("CreateFileW(", 0), 0u) << s.message();
+}
+
 }  // namespace
 }  // namespace pkiwatch::win
