@@ -13,37 +13,13 @@ collector_bin=$bin/collector/pkiwatch-collector
 ctl_bin=$bin/collector/pkiwatchctl
 agent_bin=$bin/agent/pkiwatch-agent
 
-# The embedded cluster runs as user postgres when we are root: use a
-# directory that user can reach.
-work=$(mktemp -d /tmp/pkiwatch-e2e.XXXXXX)
-chmod 755 "$work"
-collector_pid=""
-http_pid=""
-cleanup() {
-  [ -n "$http_pid" ] && kill "$http_pid" 2>/dev/null || true
-  if [ -n "$collector_pid" ]; then
-    kill -TERM "$collector_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$collector_pid" 2>/dev/null || break; sleep 0.1; done
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
 fail() {
   echo "FAIL: $*" >&2
   echo "--- collector log" >&2; cat "$work/collector.log" >&2 || true
   exit 1
 }
-
-# Waits up to $2 tenths of a second for file $1 to exist.
-wait_for_file() {
-  for _ in $(seq 1 "$2"); do [ -s "$1" ] && return 0; sleep 0.1; done
-  return 1
-}
-
-json_field() {  # json_field FILE KEY
-  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
-}
+source "$(dirname "$0")/e2e_lib.sh"
+e2e_init e2e-crl
 
 # --- a small PKI: CA and a CRL signed by it
 pki=$work/pki
@@ -53,23 +29,12 @@ cp "$pki/ca.crl" "$pki/www/ca.crl"
 head -c 3000 /dev/urandom > "$pki/www/garbage.crl"
 
 # --- the CRL server
-python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$pki/www" > "$work/http.log" 2>&1 &
-http_pid=$!
-for _ in $(seq 1 100); do grep -q "port" "$work/http.log" 2>/dev/null && break; sleep 0.1; done
-http_port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$work/http.log" | head -1)
-[ -n "$http_port" ] || fail "http.server did not start"
+start_http_server "$pki/www"
 crl_url="http://127.0.0.1:$http_port/ca.crl"
 garbage_url="http://127.0.0.1:$http_port/garbage.crl"
 
 # --- the collector with its embedded PostgreSQL
-head -c 32 /dev/urandom | base64 > "$work/enroll.secret"
-"$collector_bin" --data-dir "$work/collector" --grpc-listen 127.0.0.1:0 \
-  --http-listen 127.0.0.1:0 --enroll-secret-file "$work/enroll.secret" \
-  --ready-file "$work/ready.json" > "$work/collector.log" 2>&1 &
-collector_pid=$!
-wait_for_file "$work/ready.json" 600 || fail "collector did not become ready"
-grpc="127.0.0.1:$(json_field "$work/ready.json" grpc_port)"
-http="127.0.0.1:$(json_field "$work/ready.json" http_port)"
+start_collector
 
 cat > "$work/agent.json" <<JSON
 {

@@ -20,30 +20,14 @@ ctl_bin=$bin/collector/pkiwatchctl
 agent_bin=$bin/agent/pkiwatch-agent
 fixtures=$source_dir/../shared/fixtures/events
 
-# The embedded cluster runs as user postgres when we are root: use a
-# directory that user can reach.
-work=$(mktemp -d /tmp/pkiwatch-import-e2e.XXXXXX)
-chmod 755 "$work"
-collector_pid=""
-cleanup() {
-  if [ -n "$collector_pid" ]; then
-    kill -TERM "$collector_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$collector_pid" 2>/dev/null || break; sleep 0.1; done
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
 fail() {
   echo "FAIL: $*" >&2
   echo "--- import output" >&2; cat "$work"/import*.log >&2 || true
   echo "--- collector log" >&2; cat "$work/collector.log" >&2 || true
   exit 1
 }
-
-json_field() {  # json_field FILE KEY
-  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
-}
+source "$(dirname "$0")/e2e_lib.sh"
+e2e_init e2e-import
 
 # --- the export: four computers of corp.example
 python3 - "$work/fleet.xml" <<'PY'
@@ -107,18 +91,7 @@ else
 fi
 
 # --- the collector with its embedded PostgreSQL
-head -c 32 /dev/urandom | base64 > "$work/enroll.secret"
-"$collector_bin" --data-dir "$work/collector" --grpc-listen 127.0.0.1:0 \
-  --http-listen 127.0.0.1:0 --enroll-secret-file "$work/enroll.secret" \
-  --ready-file "$work/ready.json" > "$work/collector.log" 2>&1 &
-collector_pid=$!
-for _ in $(seq 1 600); do
-  [ -s "$work/ready.json" ] && break
-  kill -0 "$collector_pid" 2>/dev/null || { collector_pid=""; fail "collector exited before it was ready"; }
-  sleep 0.1
-done
-[ -s "$work/ready.json" ] || fail "collector did not become ready within 60 s"
-grpc="127.0.0.1:$(json_field "$work/ready.json" grpc_port)"
+start_collector
 ctl() { "$ctl_bin" --collector "$grpc" "$@"; }
 
 run_import() {  # run_import LOG [extra flags]

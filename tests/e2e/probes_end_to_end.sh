@@ -24,12 +24,6 @@ collector_bin=$bin/collector/pkiwatch-collector
 ctl_bin=$bin/collector/pkiwatchctl
 agent_bin=$bin/agent/pkiwatch-agent
 
-# The embedded cluster runs as user postgres when we are root: use a
-# directory that user can reach.
-work=$(mktemp -d /tmp/pkiwatch-e2e-probes.XXXXXX)
-chmod 755 "$work"
-collector_pid=""
-http_pid=""
 ocsp_pid=""
 stop_pid() {  # stop_pid PID: SIGTERM, then SIGKILL after 5 s
   kill -TERM "$1" 2>/dev/null || return 0
@@ -37,17 +31,6 @@ stop_pid() {  # stop_pid PID: SIGTERM, then SIGKILL after 5 s
   kill -KILL "$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true
 }
-cleanup() {
-  [ -n "$ocsp_pid" ] && stop_pid "$ocsp_pid"
-  [ -n "$http_pid" ] && stop_pid "$http_pid"
-  if [ -n "$collector_pid" ]; then
-    kill -TERM "$collector_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$collector_pid" 2>/dev/null || break; sleep 0.1; done
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
 fail() {
   echo "FAIL: $*" >&2
   echo "--- agent log" >&2; cat "$work/agent.log" >&2 || true
@@ -55,15 +38,15 @@ fail() {
   echo "--- collector log" >&2; cat "$work/collector.log" >&2 || true
   exit 1
 }
+source "$(dirname "$0")/e2e_lib.sh"
+e2e_init e2e-probes
+e2e_on_exit '[ -n "$ocsp_pid" ] && stop_pid "$ocsp_pid"'
 
 # A port nothing listens on right now (bound, read, released).
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-json_field() {  # json_field FILE KEY
-  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
-}
 
 thumbprint() {  # thumbprint PEM: SHA-1, lower-case hex without colons
   openssl x509 -in "$1" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f'
@@ -73,11 +56,7 @@ thumbprint() {  # thumbprint PEM: SHA-1, lower-case hex without colons
 pki=$work/pki
 www=$pki/www
 mkdir -p "$www"
-python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$www" > "$work/http.log" 2>&1 &
-http_pid=$!
-for _ in $(seq 1 100); do grep -q "port" "$work/http.log" 2>/dev/null && break; sleep 0.1; done
-http_port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$work/http.log" | head -1)
-[ -n "$http_port" ] || fail "http.server did not start"
+start_http_server "$www"
 ocsp_port=$(free_port)
 closed_port=$(free_port)
 [ "$ocsp_port" != "$closed_port" ] || closed_port=$(free_port)
@@ -217,18 +196,7 @@ start_ocsp() {
 start_ocsp
 
 # --- the collector with its embedded PostgreSQL
-head -c 32 /dev/urandom | base64 > "$work/enroll.secret"
-"$collector_bin" --data-dir "$work/collector" --grpc-listen 127.0.0.1:0 \
-  --http-listen 127.0.0.1:0 --enroll-secret-file "$work/enroll.secret" \
-  --ready-file "$work/ready.json" > "$work/collector.log" 2>&1 &
-collector_pid=$!
-for _ in $(seq 1 600); do
-  [ -s "$work/ready.json" ] && break
-  kill -0 "$collector_pid" 2>/dev/null || { collector_pid=""; fail "collector exited before it was ready"; }
-  sleep 0.1
-done
-[ -s "$work/ready.json" ] || fail "collector did not become ready within 60 s"
-grpc="127.0.0.1:$(json_field "$work/ready.json" grpc_port)"
+start_collector
 
 cat > "$work/agent.json" <<JSON
 {

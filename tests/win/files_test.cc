@@ -13,6 +13,22 @@ std::string TestPath(const std::string& name) {
   return testing::WinePath(PKIWATCH_WIN_TEST_DIR) + "-" + testing::UniqueName(name);
 }
 
+// wine accepts a DACL but keeps only Unix mode bits, so what it reads back
+// is its default DACL: the DACL checks need Windows.
+bool KeepsDacls(const std::string& sddl) {
+  return !testing::RunningUnderWine() || sddl.rfind("D:P", 0) == 0;
+}
+
+// A protected DACL with exactly SYSTEM and Administrators, full access.
+void ExpectOnlySystemAndAdministrators(const std::string& sddl) {
+  EXPECT_EQ(sddl.rfind("D:P", 0), 0u) << sddl;
+  EXPECT_NE(sddl.find(";;;SY)"), std::string::npos) << sddl;
+  EXPECT_NE(sddl.find(";;;BA)"), std::string::npos) << sddl;
+  size_t aces = 0;
+  for (char c : sddl) aces += c == '(' ? 1 : 0;
+  EXPECT_EQ(aces, 2u) << sddl;
+}
+
 TEST(FilesTest, AtomicWriteAndRead) {
   const std::string path = TestPath("atomic");
   ASSERT_TRUE(WriteFileAtomically(path, "first").ok());
@@ -43,18 +59,8 @@ TEST(FilesTest, RestrictsToSystemAndAdministrators) {
   auto sddl = GetDaclSddl(path);
   ASSERT_TRUE(sddl.ok()) << sddl.status().message();
   DeleteFileW(std::wstring(path.begin(), path.end()).c_str());
-  if (testing::RunningUnderWine() && sddl->rfind("D:P", 0) != 0) {
-    // wine accepts the DACL but keeps only Unix mode bits, so what is read
-    // back is its default DACL; the check needs Windows.
-    GTEST_SKIP() << "wine does not keep file DACLs; read back " << *sddl;
-  }
-  // Protected DACL with exactly SYSTEM and Administrators, full access.
-  EXPECT_EQ(sddl->rfind("D:P", 0), 0u) << *sddl;
-  EXPECT_NE(sddl->find(";;;SY)"), std::string::npos) << *sddl;
-  EXPECT_NE(sddl->find(";;;BA)"), std::string::npos) << *sddl;
-  size_t aces = 0;
-  for (char c : *sddl) aces += c == '(' ? 1 : 0;
-  EXPECT_EQ(aces, 2u) << *sddl;
+  if (!KeepsDacls(*sddl)) GTEST_SKIP() << "wine does not keep file DACLs; read back " << *sddl;
+  ExpectOnlySystemAndAdministrators(*sddl);
 }
 
 TEST(FilesTest, PrivateFileIsWrittenRestricted) {
@@ -68,12 +74,8 @@ TEST(FilesTest, PrivateFileIsWrittenRestricted) {
   auto sddl = GetDaclSddl(path);
   ASSERT_TRUE(sddl.ok()) << sddl.status().message();
   DeleteFileW(std::wstring(path.begin(), path.end()).c_str());
-  if (testing::RunningUnderWine() && sddl->rfind("D:P", 0) != 0) {
-    GTEST_SKIP() << "wine does not keep file DACLs; read back " << *sddl;
-  }
-  EXPECT_EQ(sddl->rfind("D:P", 0), 0u) << *sddl;
-  EXPECT_NE(sddl->find(";;;SY)"), std::string::npos) << *sddl;
-  EXPECT_NE(sddl->find(";;;BA)"), std::string::npos) << *sddl;
+  if (!KeepsDacls(*sddl)) GTEST_SKIP() << "wine does not keep file DACLs; read back " << *sddl;
+  ExpectOnlySystemAndAdministrators(*sddl);
 }
 
 TEST(FilesTest, PrivateFileInAMissingDirectoryFails) {
