@@ -32,7 +32,8 @@ ABSL_FLAG(std::vector<std::string>, probes, {}, "run-now: probes to run (default
 ABSL_FLAG(std::string, format, "table", "Output: table, csv or json");
 ABSL_FLAG(bool, all, false, "patterns: include groups where nothing fails");
 ABSL_FLAG(bool, failing, false, "hosts: only hosts failing in the pattern");
-ABSL_FLAG(uint32_t, max_age, 0, "patterns: window in seconds (0: every current result)");
+ABSL_FLAG(uint32_t, max_age, 0,
+          "patterns: window in seconds (0: every current result); url: history (0: 7 days)");
 ABSL_FLAG(uint32_t, within, 0, "expiring: horizon in seconds (default 14 days)");
 ABSL_FLAG(std::string, tls_ca_file, "", "PEM CA bundle: connect with TLS");
 ABSL_FLAG(int, timeout, 30, "RPC deadline in seconds");
@@ -115,6 +116,7 @@ class Ctl {
   int Hosts();
   int Host(const std::string& id);
   int Expiring();
+  int Url(const std::string& url);
   int RunNow();
   int Command(const std::string& id);
 
@@ -237,6 +239,52 @@ int Ctl::Host(const std::string& id) {
   return 0;
 }
 
+int Ctl::Url(const std::string& url) {
+  v1::GetUrlRequest request;
+  request.set_url(url);
+  request.set_max_age_seconds(absl::GetFlag(FLAGS_max_age));
+  v1::GetUrlResponse response;
+  if (!Call("GetUrl", &v1::QueryService::Stub::GetUrl, request, &response)) return 1;
+  if (MaybeJson(response)) return 0;
+  const std::string format = absl::GetFlag(FLAGS_format);
+  const bool table = format == "table";
+  if (table) {
+    std::cout << response.url() << ": " << response.failing_hosts() << " of "
+              << response.total_hosts() << " hosts failing, " << response.warning_hosts()
+              << " warning now";
+    for (const v1::ErrorCount& e : response.top_errors()) {
+      std::cout << "; " << e.error().symbolic_name() << " x" << e.hosts();
+    }
+    std::cout << "\n\n";
+  }
+  Table sites = {{"SITE", "FAILING", "HOSTS"}};
+  for (const v1::SiteCount& s : response.sites()) {
+    sites.push_back({s.site(), absl::StrCat(s.failing_hosts()), absl::StrCat(s.total_hosts())});
+  }
+  Print(sites, format);
+  if (table) std::cout << "\n";
+  Table crls = {{"CRL NUMBER", "THIS UPDATE", "NEXT UPDATE", "DELTA", "FIRST SEEN", "LAST SEEN",
+                 "HOSTS NOW", "LAPSED"}};
+  for (const v1::CrlVersion& v : response.crl_versions()) {
+    crls.push_back({v.crl_number().empty() ? "-" : v.crl_number(), Time(v.this_update()),
+                    v.has_next_update() ? Time(v.next_update()) : "-", v.is_delta() ? "yes" : "no",
+                    Time(v.first_seen()), Time(v.last_seen()), absl::StrCat(v.hosts_now()),
+                    v.lapsed() ? "LAPSED" : "-"});
+  }
+  if (crls.size() > 1) {
+    Print(crls, format);
+    if (table) std::cout << "\n";
+  }
+  Table hours = {{"HOUR", "OK", "WARN", "FAIL", "TOP ERROR"}};
+  for (const v1::UrlTimelineBucket& b : response.timeline()) {
+    hours.push_back({Time(b.start()), absl::StrCat(b.ok_findings()),
+                     absl::StrCat(b.warning_findings()), absl::StrCat(b.failing_findings()),
+                     b.has_top_error() ? b.top_error().symbolic_name() : "-"});
+  }
+  Print(hours, format);
+  return 0;
+}
+
 int Ctl::Expiring() {
   v1::ListExpiringRequest request;
   request.set_within_seconds(absl::GetFlag(FLAGS_within));
@@ -311,6 +359,7 @@ int main(int argc, char** argv) {
       "  hosts [--by B --key K] [--failing]\n"
       "  host NODE_ID|HOSTNAME\n"
       "  expiring [--within SECONDS]\n"
+      "  url URL [--max-age SECONDS]   (now, per site, CRLs seen, hourly history; default 7 days)\n"
       "  run-now (--by B --key K | --node ID,...) [--probes crl,...]\n"
       "  command COMMAND_ID");
   pkiwatch::CommandLine command_line(argc, argv);
@@ -337,13 +386,14 @@ int main(int argc, char** argv) {
   if (command == "hosts") return ctl.Hosts();
   if (command == "expiring") return ctl.Expiring();
   if (command == "run-now") return ctl.RunNow();
-  if ((command == "host" || command == "command") && arg.empty()) {
+  if ((command == "host" || command == "command" || command == "url") && arg.empty()) {
     std::cerr << "pkiwatchctl: " << command << " needs an argument\n";
     return 2;
   }
   if (command == "host") return ctl.Host(arg);
   if (command == "command") return ctl.Command(arg);
+  if (command == "url") return ctl.Url(arg);
   std::cerr << "pkiwatchctl: unknown command '" << command
-            << "' (patterns, hosts, host, expiring, run-now, command)\n";
+            << "' (patterns, hosts, host, expiring, url, run-now, command)\n";
   return 2;
 }

@@ -200,6 +200,17 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const std::string& liste
     request.set_within_seconds(within);
     Send(res, backend->ListExpiring(request));
   });
+  // The URL goes in the query string: it holds slashes of its own.
+  server.Get("/api/v1/url", [backend](const httplib::Request& req, httplib::Response& res) {
+    v1::GetUrlRequest request;
+    request.set_url(req.get_param_value("url"));
+    uint32_t max_age = 0;
+    if (absl::Status s = ParseUint(req, "max_age_seconds", &max_age); !s.ok()) {
+      return SendError(res, s);
+    }
+    request.set_max_age_seconds(max_age);
+    Send(res, backend->GetUrl(request));
+  });
   server.Post("/api/v1/commands", [backend](const httplib::Request& req, httplib::Response& res) {
     v1::RunNowRequest request;
     auto parsed = google::protobuf::util::JsonStringToMessage(req.body, &request);

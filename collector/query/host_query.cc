@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "collector/query/pattern_query.h"
+#include "collector/query/query_values.h"
 #include "collector/store/pg_literals.h"
 #include "common/error_catalogue.h"
 
@@ -19,16 +20,6 @@ constexpr char kHostColumns[] =
     "(SELECT count(*) FROM current_state x WHERE x.node_id = n.node_id), "
     "n.spool_dropped_total, n.rejected_total";
 
-std::string S(std::string_view v) { return std::string(v); }
-
-google::protobuf::Timestamp Epoch(std::string_view text) {
-  double seconds = 0;
-  (void)absl::SimpleAtod(absl::string_view(text.data(), text.size()), &seconds);
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(static_cast<int64_t>(seconds));
-  ts.set_nanos(static_cast<int32_t>((seconds - static_cast<double>(ts.seconds())) * 1e9));
-  return ts;
-}
 
 void ReadHost(const store::PgResult& r, int row, v1::HostSummary* h) {
   h->set_node_id(S(r.Get(row, 0)));
@@ -36,7 +27,7 @@ void ReadHost(const store::PgResult& r, int row, v1::HostSummary* h) {
   h->set_site(S(r.Get(row, 2)));
   h->set_os(S(r.Get(row, 3)));
   h->set_agent_version(S(r.Get(row, 4)));
-  if (!r.IsNull(row, 5)) *h->mutable_last_seen() = Epoch(r.Get(row, 5));
+  if (!r.IsNull(row, 5)) *h->mutable_last_seen() = EpochTimestamp(r.Get(row, 5));
   h->set_failing(static_cast<uint32_t>(r.GetInt64(row, 6)));
   h->set_warning(static_cast<uint32_t>(r.GetInt64(row, 7)));
   h->set_total(static_cast<uint32_t>(r.GetInt64(row, 8)));
@@ -111,8 +102,8 @@ absl::StatusOr<v1::GetHostResponse> GetHost(store::PgConnection& conn,
     r->set_probe(S(results->Get(i, 0)));
     r->set_target(S(results->Get(i, 1)));
     r->set_status(static_cast<v1::Status>(results->GetInt64(i, 2)));
-    *r->mutable_observed_at() = Epoch(results->Get(i, 3));
-    *r->mutable_status_since() = Epoch(results->Get(i, 4));
+    *r->mutable_observed_at() = EpochTimestamp(results->Get(i, 3));
+    *r->mutable_status_since() = EpochTimestamp(results->Get(i, 4));
     if (const uint32_t code = static_cast<uint32_t>(results->GetInt64(i, 5)); code != 0) {
       *r->mutable_error() = MakeErrorInfo(code, S(results->Get(i, 6)));
     }
@@ -160,7 +151,7 @@ absl::StatusOr<v1::ListExpiringResponse> ListExpiring(store::PgConnection& conn,
     v1::ExpiringCrl* c = response.add_crls();
     c->set_url(S(crls->Get(i, 0)));
     c->set_ca(S(crls->Get(i, 1)));
-    *c->mutable_next_update() = Epoch(crls->Get(i, 2));
+    *c->mutable_next_update() = EpochTimestamp(crls->Get(i, 2));
     c->set_newest_crl_number(S(crls->Get(i, 3)));
     c->set_seconds_left(crls->GetInt64(i, 4));
     c->set_hosts(static_cast<uint32_t>(crls->GetInt64(i, 5)));
@@ -190,7 +181,7 @@ absl::StatusOr<v1::ListExpiringResponse> ListExpiring(store::PgConnection& conn,
     c->set_ca(S(certs->Get(i, 2)));
     c->set_template_name(S(certs->Get(i, 3)));
     c->set_probe(S(certs->Get(i, 4)));
-    *c->mutable_not_after() = Epoch(certs->Get(i, 5));
+    *c->mutable_not_after() = EpochTimestamp(certs->Get(i, 5));
     c->set_seconds_left(certs->GetInt64(i, 6));
     c->set_hosts(static_cast<uint32_t>(certs->GetInt64(i, 7)));
   }

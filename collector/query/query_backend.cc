@@ -2,6 +2,7 @@
 
 #include "collector/query/host_query.h"
 #include "collector/query/pattern_query.h"
+#include "collector/query/url_query.h"
 
 namespace pkiwatch::query {
 
@@ -29,6 +30,12 @@ absl::StatusOr<v1::ListExpiringResponse> QueryBackend::ListExpiring(
   auto lease = pool_->Acquire();
   if (!lease.ok()) return lease.status();
   return query::ListExpiring(**lease, r);
+}
+
+absl::StatusOr<v1::GetUrlResponse> QueryBackend::GetUrl(const v1::GetUrlRequest& r) {
+  auto lease = pool_->Acquire();
+  if (!lease.ok()) return lease.status();
+  return query::GetUrl(**lease, r);
 }
 
 absl::StatusOr<v1::RunNowResponse> QueryBackend::RunNow(const v1::RunNowRequest& r) {

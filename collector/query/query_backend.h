@@ -21,6 +21,7 @@ class QueryBackend {
   absl::StatusOr<v1::ListHostsResponse> ListHosts(const v1::ListHostsRequest& r);
   absl::StatusOr<v1::GetHostResponse> GetHost(const v1::GetHostRequest& r);
   absl::StatusOr<v1::ListExpiringResponse> ListExpiring(const v1::ListExpiringRequest& r);
+  absl::StatusOr<v1::GetUrlResponse> GetUrl(const v1::GetUrlRequest& r);
   absl::StatusOr<v1::RunNowResponse> RunNow(const v1::RunNowRequest& r);
   absl::StatusOr<v1::CommandStatus> GetCommand(const v1::GetCommandRequest& r);
 

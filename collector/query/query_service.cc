@@ -36,6 +36,11 @@ grpc::Status QueryServiceImpl::ListExpiring(grpc::ServerContext*,
   return Answer(backend_->ListExpiring(*request), response);
 }
 
+grpc::Status QueryServiceImpl::GetUrl(grpc::ServerContext*, const v1::GetUrlRequest* request,
+                                      v1::GetUrlResponse* response) {
+  return Answer(backend_->GetUrl(*request), response);
+}
+
 grpc::Status QueryServiceImpl::RunNow(grpc::ServerContext*, const v1::RunNowRequest* request,
                                       v1::RunNowResponse* response) {
   return Answer(backend_->RunNow(*request), response);

@@ -19,6 +19,8 @@ class QueryServiceImpl final : public v1::QueryService::Service {
                        v1::GetHostResponse* response) override;
   grpc::Status ListExpiring(grpc::ServerContext*, const v1::ListExpiringRequest* request,
                             v1::ListExpiringResponse* response) override;
+  grpc::Status GetUrl(grpc::ServerContext*, const v1::GetUrlRequest* request,
+                      v1::GetUrlResponse* response) override;
   grpc::Status RunNow(grpc::ServerContext*, const v1::RunNowRequest* request,
                       v1::RunNowResponse* response) override;
   grpc::Status GetCommand(grpc::ServerContext*, const v1::GetCommandRequest* request,

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "collector/store/crl_versions.h"
 #include "collector/store/partitions.h"
 #include "collector/store/pg_literals.h"
 #include "common/error_catalogue.h"
@@ -321,6 +322,9 @@ absl::StatusOr<WriteResult> FindingWriter::WriteOnce(const NodeBatch& batch) {
           "DO UPDATE SET findings = r.findings + EXCLUDED.findings",
           {batch.node_id, absl::StrCat(high_water), absl::StrCat(max_stored), site});
       if (!rollup.ok()) return fail(rollup.status());
+    }
+    if (absl::Status s = RecordCrlVersions(conn, batch.node_id, high_water, max_stored); !s.ok()) {
+      return fail(s);
     }
   }
 

@@ -36,10 +36,15 @@ absl::Status Maintenance::RunOnce() {
   if (!dropped->empty()) {
     LogInfo("retention: dropped ", absl::StrJoin(*dropped, ", "));
   }
+  const std::string retention = absl::StrCat(absl::ToInt64Seconds(options_.rollup_retention));
   auto rollups = (*lease)->Query(
       "DELETE FROM finding_rollups_hourly WHERE bucket < now() - make_interval(secs => $1)",
-      {absl::StrCat(absl::ToInt64Seconds(options_.rollup_retention))});
-  return rollups.status();
+      {retention});
+  if (!rollups.ok()) return rollups.status();
+  // CRL history lives as long as the rollups it is read beside.
+  auto versions = (*lease)->Query(
+      "DELETE FROM crl_versions WHERE last_seen < now() - make_interval(secs => $1)", {retention});
+  return versions.status();
 }
 
 void Maintenance::Loop() {

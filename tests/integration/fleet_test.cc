@@ -42,6 +42,7 @@ const std::string kCdpDown = "http://pki.corp.example/cdp/down.crl";      // end
 const std::string kCdpBranch = "http://pki.corp.example/cdp/branch.crl";  // site 3 cannot reach
 const std::string kCdpOk = "http://pki.corp.example/cdp/ok.crl";          // only the skewed host
 const std::string kCdpSoon = "http://pki.corp.example/cdp/soon.crl";      // expires in 2 days
+const std::string kCdpHistory = "http://pki.corp.example/cdp/history.crl";  // GetUrl only
 constexpr int kSkewedHost = 7;   // in site 0
 constexpr int kBranchSite = 3;
 constexpr int kStaleSite = 5;    // still sees the previous CRL of kCdpSoon
@@ -279,6 +280,84 @@ TEST_F(FleetTest, ExpiringCrlIsListedWithTheSitesBehind) {
   EXPECT_EQ(crl.sites_behind(0), absl::StrCat("site-", kStaleSite));
 }
 
+// A CRL as fetched from kCdpHistory at `observed`.
+v1::Finding HistoryCrl(absl::Time observed, int number, absl::Time this_update,
+                       absl::Time next_update) {
+  v1::Finding f = Crl(kCdpHistory, true, observed, number);
+  *f.mutable_crl()->mutable_this_update() = Ts(this_update);
+  *f.mutable_crl()->mutable_next_update() = Ts(next_update);
+  return f;
+}
+
+TEST_F(FleetTest, UrlHistoryShowsCrlVersionsHostsAndTheLapse) {
+  // Hosts 0-2 (site 0): CRL 10 expired at now-4h, the CA published 11 only
+  // at now-2h (a lapse, with a failed fetch in between), then 12.
+  const absl::Time now = absl::Now();
+  Send(0, {HistoryCrl(now - absl::Hours(5), 10, now - absl::Hours(6), now - absl::Hours(4))});
+  Send(1, {Crl(kCdpHistory, false, now - absl::Hours(3))});
+  Send(0, {HistoryCrl(now - absl::Hours(2), 11, now - absl::Hours(2) - absl::Minutes(5),
+                      now + absl::Hours(20))});
+  Send(1, {HistoryCrl(now, 11, now - absl::Hours(2) - absl::Minutes(5), now + absl::Hours(20))});
+  Send(2, {HistoryCrl(now, 12, now - absl::Minutes(30), now + absl::Hours(24))});
+
+  v1::GetUrlRequest request;
+  request.set_url(kCdpHistory);
+  v1::GetUrlResponse url;
+  grpc::ClientContext context;
+  ASSERT_TRUE(query_->GetUrl(&context, request, &url).ok());
+  EXPECT_EQ(url.url(), kCdpHistory);
+  EXPECT_EQ(url.url_kind(), v1::URL_KIND_CDP);
+  EXPECT_EQ(url.failing_hosts(), 0u);  // host 1's latest result is OK again
+  EXPECT_EQ(url.total_hosts(), 3u);
+  ASSERT_EQ(url.sites_size(), 1);
+  EXPECT_EQ(url.sites(0).site(), "site-0");
+
+  ASSERT_EQ(url.crl_versions_size(), 3) << url.DebugString();
+  const v1::CrlVersion& v12 = url.crl_versions(0);
+  const v1::CrlVersion& v11 = url.crl_versions(1);
+  const v1::CrlVersion& v10 = url.crl_versions(2);
+  EXPECT_EQ(v12.crl_number(), "12");
+  EXPECT_EQ(v11.crl_number(), "11");
+  EXPECT_EQ(v10.crl_number(), "10");
+  EXPECT_EQ(v12.hosts_now(), 1u);
+  EXPECT_EQ(v11.hosts_now(), 2u);
+  EXPECT_EQ(v10.hosts_now(), 0u);
+  EXPECT_EQ(v11.observations(), 2u);
+  EXPECT_EQ(v11.first_seen().seconds(), absl::ToUnixSeconds(now - absl::Hours(2)));
+  EXPECT_EQ(v11.last_seen().seconds(), absl::ToUnixSeconds(now));
+  EXPECT_EQ(v10.next_update().seconds(), absl::ToUnixSeconds(now - absl::Hours(4)));
+  EXPECT_TRUE(v10.lapsed());   // 11 first seen 2 h after 10 expired
+  EXPECT_FALSE(v11.lapsed());  // 12 came while 11 was valid
+  EXPECT_FALSE(v12.lapsed());
+
+  // Hours with findings, oldest first; the failed fetch is in its hour.
+  ASSERT_EQ(url.timeline_size(), 4) << url.DebugString();
+  EXPECT_EQ(url.timeline(0).ok_findings(), 1u);
+  EXPECT_EQ(url.timeline(1).failing_findings(), 1u);
+  EXPECT_EQ(url.timeline(1).top_error().symbolic_name(), "CRYPT_E_REVOCATION_OFFLINE");
+  EXPECT_EQ(url.timeline(3).ok_findings(), 2u);
+  for (int i = 1; i < url.timeline_size(); ++i) {
+    EXPECT_GT(url.timeline(i).start().seconds(), url.timeline(i - 1).start().seconds());
+  }
+
+  // A window of one hour keeps only what was seen in it.
+  request.set_max_age_seconds(3600);
+  grpc::ClientContext narrow_context;
+  ASSERT_TRUE(query_->GetUrl(&narrow_context, request, &url).ok());
+  EXPECT_EQ(url.crl_versions_size(), 2);  // 11 and 12 were seen now
+  EXPECT_LE(url.timeline_size(), 2);
+
+  // An unknown URL is NOT_FOUND; no URL is INVALID_ARGUMENT.
+  request.set_url("http://nowhere.example/none.crl");
+  grpc::ClientContext unknown_context;
+  EXPECT_EQ(query_->GetUrl(&unknown_context, request, &url).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  request.clear_url();
+  grpc::ClientContext empty_context;
+  EXPECT_EQ(query_->GetUrl(&empty_context, request, &url).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 // The branch CDP as seen from the branch site: failing until the network
 // is fixed.
 class BranchProbe : public Probe {
@@ -436,6 +515,18 @@ TEST_F(FleetTest, EveryHttpEndpointAnswersLikeItsGrpcTwin) {
     grpc::ClientContext context;
     ASSERT_TRUE(query_->ListExpiring(&context, request, &grpc_answer).ok());
     auto http_answer = HttpGet<v1::ListExpiringResponse>("/api/v1/expiring");
+    EXPECT_TRUE(MessageDifferencer::Equals(grpc_answer, http_answer));
+  }
+  {
+    v1::GetUrlRequest request;
+    request.set_url(kCdpBranch);
+    v1::GetUrlResponse grpc_answer;
+    grpc::ClientContext context;
+    ASSERT_TRUE(query_->GetUrl(&context, request, &grpc_answer).ok());
+    EXPECT_EQ(grpc_answer.failing_hosts(), 51u);
+    EXPECT_EQ(grpc_answer.sites_size(), kSites);
+    auto http_answer = HttpGet<v1::GetUrlResponse>(
+        "/api/v1/url?url=" + httplib::detail::encode_query_param(kCdpBranch));
     EXPECT_TRUE(MessageDifferencer::Equals(grpc_answer, http_answer));
   }
   // Errors come back as JSON too.

@@ -120,5 +120,23 @@ TEST_F(MaintenanceTest, WriterKeepsHourlyRollupsAndRecreatesAMissingPartition) {
   (*maintenance)->Stop();
 }
 
+TEST_F(MaintenanceTest, CrlVersionsAreKeptAsLongAsTheRollups) {
+  auto pool = ConnectionPool::Create(dsn_, 2);
+  ASSERT_TRUE(pool.ok());
+  ASSERT_TRUE(conn_->Exec("INSERT INTO urls (url, kind) VALUES ('http://pki/a.crl', 1); "
+                          "INSERT INTO crl_versions (url_id, crl_number, this_update, first_seen, "
+                          "  last_seen, observations) SELECT url_id, n::text, now(), "
+                          "  now() - make_interval(days => d), now() - make_interval(days => d), 1 "
+                          "FROM urls, (VALUES (1, 100), (2, 10), (3, 0)) AS v(n, d)")
+                  .ok());
+  Maintenance::Options options;
+  options.rollup_retention = absl::Hours(24 * 30);
+  auto maintenance = Maintenance::Start(pool->get(), options);  // runs once at start
+  ASSERT_TRUE(maintenance.ok()) << maintenance.status();
+  (*maintenance)->Stop();
+  EXPECT_EQ(Count("SELECT count(*) FROM crl_versions"), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM crl_versions WHERE crl_number = '1'"), 0);
+}
+
 }  // namespace
 }  // namespace pkiwatch::store
