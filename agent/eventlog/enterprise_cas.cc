@@ -22,6 +22,23 @@ bool IsConflictCopy(std::string_view cn) { return cn.find("\nCNF:") != std::stri
 // The name without the conflict suffix, for the problem text.
 std::string_view ConflictBaseName(std::string_view cn) { return cn.substr(0, cn.find('\n')); }
 
+// The DN for a sentence: control characters (the newline of a conflict
+// copy, which some directories return unescaped) as RFC 4514 escapes ("\0A").
+std::string PrintableDn(std::string_view dn) {
+  std::string text;
+  for (char c : dn) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\%02X",
+                    static_cast<unsigned>(static_cast<unsigned char>(c)));
+      text += hex;
+    } else {
+      text += c;
+    }
+  }
+  return text;
+}
+
 }  // namespace
 
 std::string CaFlagNames(uint32_t flags) {
@@ -81,7 +98,7 @@ std::string CaConfigString(std::string_view dns_host_name, std::string_view ca_n
 EnterpriseCaList SelectEnterpriseCas(const std::vector<EnrollmentServiceEntry>& entries) {
   EnterpriseCaList list;
   for (const EnrollmentServiceEntry& entry : entries) {
-    const std::string& dn = entry.dn;
+    const std::string dn = PrintableDn(entry.dn);
     if (entry.cn.empty()) {
       list.problems.push_back(dn + ": no cn (the CA's name), left out");
       continue;
@@ -103,11 +120,11 @@ EnterpriseCaList SelectEnterpriseCas(const std::vector<EnrollmentServiceEntry>& 
       if (EqualsIgnoreCase(seen.config, ca.config)) first = &seen;
     }
     if (first != nullptr) {
-      list.problems.push_back(dn + ": the same CA (" + ca.config + ") as " + first->dn +
-                              ", left out");
+      list.problems.push_back(dn + ": the same CA (" + ca.config + ") as " +
+                              PrintableDn(first->dn) + ", left out");
       continue;
     }
-    ca.dn = dn;
+    ca.dn = entry.dn;
     ca.certificate_templates = entry.certificate_templates;
     ca.ca_certificates = entry.ca_certificates;
     if (entry.flags) {
@@ -117,8 +134,7 @@ EnterpriseCaList SelectEnterpriseCas(const std::vector<EnrollmentServiceEntry>& 
       }
     }
     if (ca.ca_certificates.empty()) {
-      list.problems.push_back(dn + ": no cACertificate (clients cannot match the CA's "
-                                   "certificate)");
+      list.problems.push_back(dn + ": no cACertificate (the CA's certificate is not published)");
     }
     list.cas.push_back(std::move(ca));
   }

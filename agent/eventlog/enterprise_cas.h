@@ -22,11 +22,11 @@ namespace pkiwatch::eventlog {
 // and raw bytes, nothing interpreted.
 struct EnrollmentServiceEntry {
   std::string dn;
-  std::string cn;                                      // the CA's (sanitized) name
-  std::string dns_host_name;                           // the CA's server
-  std::vector<std::string> certificate_templates;      // names of the templates it issues
-  std::vector<std::vector<uint8_t>> ca_certificates;   // cACertificate values, DER
-  std::optional<std::string> flags;                    // LDAP INTEGER text; nullopt when absent
+  std::string cn;                                     // the CA's (sanitized) name
+  std::string dns_host_name;                          // the CA's server
+  std::vector<std::string> certificate_templates;     // names of the templates it issues
+  std::vector<std::vector<uint8_t>> ca_certificates;  // cACertificate values, DER
+  std::optional<std::string> flags;                   // LDAP INTEGER text; nullopt when absent
 };
 
 // The bits of the flags attribute (CA_FLAG_* of certca.h). Enterprise CAs
@@ -65,7 +65,8 @@ struct EnterpriseCaList {
   std::vector<EnterpriseCa> cas;
   // One sentence per entry left out (no cn, no dNSHostName, a replication
   // conflict copy, a duplicate) or kept with unreadable parts (flags that
-  // are not an integer, no CA certificate). Each names the entry's DN.
+  // are not an integer, no CA certificate). Each starts with the entry's DN,
+  // control characters escaped ("\0A").
   std::vector<std::string> problems;
 };
 

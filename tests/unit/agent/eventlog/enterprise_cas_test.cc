@@ -74,7 +74,8 @@ TEST(SelectEnterpriseCas, KeepsUsableEntriesInDirectoryOrder) {
   EXPECT_EQ(list.cas[0].config, "ca1.corp.example\\Corp Issuing CA 1");
   EXPECT_EQ(list.cas[0].dn, "CN=Corp Issuing CA 1," + kContainer);
   EXPECT_EQ(list.cas[0].certificate_templates, (std::vector<std::string>{"Machine", "WebServer"}));
-  EXPECT_EQ(list.cas[0].ca_certificates, (std::vector<std::vector<uint8_t>>{{0x30, 0x82, 0x01, 0x0A}}));
+  EXPECT_EQ(list.cas[0].ca_certificates,
+            (std::vector<std::vector<uint8_t>>{{0x30, 0x82, 0x01, 0x0A}}));
   EXPECT_EQ(list.cas[0].flags, 0xAu);
   EXPECT_EQ(list.cas[1].config, "ca2.corp.example\\Corp Issuing CA 2");
   EXPECT_EQ(list.cas[1].certificate_templates, (std::vector<std::string>{"User"}));
@@ -94,17 +95,28 @@ TEST(SelectEnterpriseCas, LeavesOutWhatCannotBePingedAndSaysWhy) {
   EnrollmentServiceEntry duplicate = Entry("CORP Issuing CA 1", "CA1.corp.example");
   duplicate.dn = "CN=CORP Issuing CA 1 (old)," + kContainer;
 
-  const EnterpriseCaList list =
-      SelectEnterpriseCas({Entry("Corp Issuing CA 1", "ca1.corp.example"), no_name, no_host,
-                           conflict, duplicate});
+  const EnterpriseCaList list = SelectEnterpriseCas(
+      {Entry("Corp Issuing CA 1", "ca1.corp.example"), no_name, no_host, conflict, duplicate});
   ASSERT_EQ(list.cas.size(), 1u);
   EXPECT_EQ(list.cas[0].config, "ca1.corp.example\\Corp Issuing CA 1");
   ASSERT_EQ(list.problems.size(), 4u);
   EXPECT_TRUE(Mentions(list.problems, no_name.dn, "no cn"));
   EXPECT_TRUE(Mentions(list.problems, no_host.dn, "no dNSHostName"));
-  EXPECT_TRUE(Mentions(list.problems, conflict.dn, "replication conflict copy (CNF) of CA \"Corp Issuing CA 1\""));
+  EXPECT_TRUE(Mentions(list.problems, conflict.dn,
+                       "replication conflict copy (CNF) of CA \"Corp Issuing CA 1\""));
   EXPECT_TRUE(Mentions(list.problems, duplicate.dn,
                        "same CA (CA1.corp.example\\CORP Issuing CA 1) as CN=Corp Issuing CA 1,"));
+}
+
+TEST(SelectEnterpriseCas, EscapesControlCharactersOfDnsInProblems) {
+  // OpenLDAP returns the conflict copy's newline unescaped in the DN.
+  EnrollmentServiceEntry conflict = Entry("Corp Issuing CA 1\nCNF:0c3f", "ca1.corp.example");
+  conflict.dn = "CN=Corp Issuing CA 1\nCNF:0c3f," + kContainer;
+  const EnterpriseCaList list = SelectEnterpriseCas({conflict});
+  EXPECT_TRUE(list.cas.empty());
+  ASSERT_EQ(list.problems.size(), 1u);
+  EXPECT_TRUE(Mentions(list.problems, "CN=Corp Issuing CA 1\\0ACNF:0c3f," + kContainer, "(CNF)"))
+      << list.problems[0];
 }
 
 TEST(SelectEnterpriseCas, KeepsCasWithUnreadablePartsAndNamesThem) {
