@@ -7,6 +7,7 @@
 #   target_link_libraries(x PUBLIC pugixml::pugixml)
 set(PKIWATCH_EVENTLOG_CORE_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/autoenrollment.cc
+  ${CMAKE_CURRENT_LIST_DIR}/enterprise_cas.cc
   ${CMAKE_CURRENT_LIST_DIR}/error_text.cc
   ${CMAKE_CURRENT_LIST_DIR}/event_classifier.cc
   ${CMAKE_CURRENT_LIST_DIR}/event_xml.cc

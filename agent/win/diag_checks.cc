@@ -8,6 +8,7 @@
 #include "agent/eventlog/event_classifier.h"
 #include "agent/eventlog/event_xml.h"
 #include "agent/win/certification_authority.h"
+#include "agent/win/diag_ca_discovery.h"
 #include "agent/win/diag_verdicts.h"
 #include "agent/win/event_log.h"
 #include "agent/win/files.h"
@@ -233,22 +234,25 @@ void CheckCertificates(Context* c) {
 }
 
 void CheckCertificationAuthorities(Context* c) {
-  for (const std::string& config : c->options.ca_configs) {
+  for (const CaToPing& ca : ListCasToPing(c->options.ca_configs, c->options.ca_discovery,
+                                          &c->verdicts)) {
+    const std::string& config = ca.config;
     auto name = GetCaName(config);
     if (c->ca_config.empty()) {
       c->ca_config = config;
       c->ca_ping_hresult = name.ok() ? 0u : name.status().hresult();
     }
-    if (!name.ok()) {
-      c->verdicts.push_back(OperationFailed(
-          "ca_ping", config, name.status(), Verdict::kFail,
-          "the CA cannot be reached over DCOM (ICertRequest2::GetCAProperty CANAME)"));
-      continue;
-    }
     DiagVerdict v;
-    v.check = "ca_ping";
-    v.target = config;
-    v.summary = "the CA answered over DCOM: " + *name;
+    if (!name.ok()) {
+      v = OperationFailed(
+          "ca_ping", config, name.status(), Verdict::kFail,
+          "the CA cannot be reached over DCOM (ICertRequest2::GetCAProperty CANAME)");
+    } else {
+      v.check = "ca_ping";
+      v.target = config;
+      v.summary = "the CA answered over DCOM: " + *name;
+    }
+    for (const auto& [key, value] : ca.details) v.Detail(key, value);
     c->verdicts.push_back(std::move(v));
   }
 }

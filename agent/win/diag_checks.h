@@ -12,6 +12,7 @@
 
 #include "agent/win/certificates.h"
 #include "agent/win/diag_report.h"
+#include "agent/win/enrollment_services.h"
 
 namespace pkiwatch::win {
 
@@ -21,6 +22,9 @@ struct DiagOptions {
   // CAs to ping ("host\CA name"); the Group Policy EnrollmentServices are
   // added.
   std::vector<std::string> ca_configs;
+  // Where the enterprise CAs are looked up when none is configured
+  // (default: a DC of this computer's domain).
+  LdapTarget ca_discovery;
   StoreLocation store_location = StoreLocation::kLocalMachine;
   std::string store = "My";
   // Without network: chains use cached URLs only and no URL is fetched.

@@ -26,7 +26,14 @@ constexpr char kUsage[] =
     "usage: pkiwatch-diag [--json] [options]\n"
     "  --json                  print JSON instead of a table\n"
     "  --ca HOST\\CA-NAME       ping this CA over DCOM (repeatable; Group Policy's\n"
-    "                          EnrollmentServices are added)\n"
+    "                          EnrollmentServices are added). Without any, the\n"
+    "                          enterprise CAs published in Active Directory are pinged\n"
+    "  --ldap-server HOST[:PORT]\n"
+    "                          read them from this LDAP server instead of a DC of\n"
+    "                          this computer's domain\n"
+    "  --ldap-anonymous        no LDAP bind (test directories; AD needs the bind)\n"
+    "  --ldap-timeout-ms N     bound for the LDAP connection, bind and each search\n"
+    "                          (default 10000)\n"
     "  --task-folder PATH      folder of SystemTask/UserTask\n"
     "                          (default \\Microsoft\\Windows\\CertificateServicesClient)\n"
     "  --store NAME            certificate store to check (default My)\n"
@@ -79,6 +86,18 @@ int Main(const std::vector<std::string>& args) {
     } else if (arg == "--ca") {
       if (!value(&text)) return Usage("--ca needs a value");
       options.ca_configs.push_back(text);
+    } else if (arg == "--ldap-server") {
+      if (!value(&options.ca_discovery.server) || options.ca_discovery.server.empty()) {
+        return Usage("--ldap-server needs a value");
+      }
+    } else if (arg == "--ldap-anonymous") {
+      options.ca_discovery.anonymous = true;
+    } else if (arg == "--ldap-timeout-ms") {
+      size_t ms = 0;
+      if (!value(&text) || !ParseNumber(text, &ms) || ms == 0) {
+        return Usage("--ldap-timeout-ms needs a positive number");
+      }
+      options.ca_discovery.timeout = std::chrono::milliseconds(ms);
     } else if (arg == "--task-folder") {
       if (!value(&options.task_folder)) return Usage("--task-folder needs a value");
     } else if (arg == "--store") {

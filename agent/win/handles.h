@@ -107,6 +107,11 @@ inline void FreeChain(PCCERT_CHAIN_CONTEXT c) { CertFreeCertificateChain(c); }
 inline void FreeNcrypt(NCRYPT_HANDLE h) { NCryptFreeObject(h); }
 inline void CloseWinHttp(HINTERNET h) { WinHttpCloseHandle(h); }
 inline void FreeBstr(BSTR s) { SysFreeString(s); }
+inline void UnbindLdap(LDAP* ld) { ldap_unbind(ld); }
+inline void FreeLdapMessage(LDAPMessage* message) { ldap_msgfree(message); }
+inline void FreeLdapValues(PWCHAR* values) { ldap_value_freeW(values); }
+inline void FreeLdapBinaryValues(berval** values) { ldap_value_free_len(values); }
+inline void FreeLdapText(PWCHAR text) { ldap_memfreeW(text); }
 
 }  // namespace handle_traits
 
@@ -129,6 +134,19 @@ using UniqueWinHttpHandle = UniqueResource<
     HINTERNET, handle_traits::Simple<HINTERNET, nullptr, handle_traits::CloseWinHttp>>;
 using UniqueBstr =
     UniqueResource<BSTR, handle_traits::Simple<BSTR, nullptr, handle_traits::FreeBstr>>;
+// wldap32: a session (ldap_unbind also frees a session that never bound),
+// a search result, the value arrays of ldap_get_valuesW and
+// ldap_get_values_lenW, and strings such as ldap_get_dnW's.
+using UniqueLdap =
+    UniqueResource<LDAP*, handle_traits::Simple<LDAP*, nullptr, handle_traits::UnbindLdap>>;
+using UniqueLdapMessage = UniqueResource<
+    LDAPMessage*, handle_traits::Simple<LDAPMessage*, nullptr, handle_traits::FreeLdapMessage>>;
+using UniqueLdapValues =
+    UniqueResource<PWCHAR*, handle_traits::Simple<PWCHAR*, nullptr, handle_traits::FreeLdapValues>>;
+using UniqueLdapBinaryValues = UniqueResource<
+    berval**, handle_traits::Simple<berval**, nullptr, handle_traits::FreeLdapBinaryValues>>;
+using UniqueLdapText =
+    UniqueResource<PWCHAR, handle_traits::Simple<PWCHAR, nullptr, handle_traits::FreeLdapText>>;
 template <typename P>
 using UniqueLocalMemory = UniqueResource<P, handle_traits::LocalMemory<P>>;
 template <typename P>

@@ -49,3 +49,5 @@
 #include <dsgetdc.h>
 #include <lmcons.h>
 #include <lmapibuf.h>
+#include <lmjoin.h>
+#include <winldap.h>

@@ -17,10 +17,13 @@ packages=(
 # compiler, wine, wixl (MSI) and pugixml's Debian source package - there is
 # no mingw build of pugixml - unpacked into a cache outside the repository:
 # ${PKIWATCH_CACHE_DIR:-/var/cache/pkiwatch}/pugixml-src/current/src.
+# slapd and ldap-utils: a throwaway unprivileged LDAP server standing in for
+# Active Directory in the enrollment service discovery test (its system
+# instance is not used).
 windows=0
 if [ "${1:-}" = "--windows" ]; then
   windows=1
-  packages+=(mingw-w64 wine wine64 wixl dpkg-dev xz-utils)
+  packages+=(mingw-w64 wine wine64 wixl dpkg-dev xz-utils slapd ldap-utils)
 fi
 
 fetch_pugixml_source() {
