@@ -107,6 +107,9 @@ inline void FreeChain(PCCERT_CHAIN_CONTEXT c) { CertFreeCertificateChain(c); }
 inline void FreeNcrypt(NCRYPT_HANDLE h) { NCryptFreeObject(h); }
 inline void CloseWinHttp(HINTERNET h) { WinHttpCloseHandle(h); }
 inline void FreeBstr(BSTR s) { SysFreeString(s); }
+inline void CloseSocket(SOCKET s) { closesocket(s); }
+// Not "FreeAddrInfo": ws2tcpip.h defines that as a macro.
+inline void ReleaseAddrInfo(ADDRINFOW* list) { FreeAddrInfoW(list); }
 
 }  // namespace handle_traits
 
@@ -129,6 +132,11 @@ using UniqueWinHttpHandle = UniqueResource<
     HINTERNET, handle_traits::Simple<HINTERNET, nullptr, handle_traits::CloseWinHttp>>;
 using UniqueBstr =
     UniqueResource<BSTR, handle_traits::Simple<BSTR, nullptr, handle_traits::FreeBstr>>;
+using UniqueSocket =
+    UniqueResource<SOCKET, handle_traits::Simple<SOCKET, INVALID_SOCKET, handle_traits::CloseSocket>>;
+// A GetAddrInfoW result list.
+using UniqueAddrInfo =
+    UniqueResource<ADDRINFOW*, handle_traits::Simple<ADDRINFOW*, nullptr, handle_traits::ReleaseAddrInfo>>;
 template <typename P>
 using UniqueLocalMemory = UniqueResource<P, handle_traits::LocalMemory<P>>;
 template <typename P>
@@ -211,6 +219,20 @@ class ComApartment {
  private:
   explicit ComApartment(bool must_uninitialize) : must_uninitialize_(must_uninitialize) {}
   bool must_uninitialize_;
+};
+
+// Windows Sockets 2.2 initialized (WSAStartup) for the owner's lifetime;
+// WSACleanup on destruction. Winsock counts these, so independent owners on
+// any threads may overlap.
+class WinsockScope {
+ public:
+  static StatusOr<std::unique_ptr<WinsockScope>> Enter();
+  ~WinsockScope();
+  WinsockScope(const WinsockScope&) = delete;
+  WinsockScope& operator=(const WinsockScope&) = delete;
+
+ private:
+  WinsockScope() = default;
 };
 
 // Process-wide COM security: packet-privacy authentication and impersonation
