@@ -1,5 +1,6 @@
 #include "agent/win/diag_checks.h"
 
+#include <algorithm>
 #include <ctime>
 #include <map>
 #include <set>
@@ -15,7 +16,9 @@
 #include "agent/win/key_storage.h"
 #include "agent/win/pki_settings.h"
 #include "agent/win/services.h"
+#include "agent/win/sntp_client.h"
 #include "agent/win/task_scheduler.h"
+#include "agent/win/time_settings.h"
 #include "agent/win/winhttp_client.h"
 
 namespace pkiwatch::win {
@@ -142,6 +145,45 @@ void CheckProxy(Context* c) {
   auto ie = GetIeProxyConfigForCurrentUser();
   DiagVerdict v = JudgeProxy(*winhttp, ie.ok() ? &*ie : nullptr);
   if (!ie.ok()) v.Detail("ie_proxy_error", ie.status().message());
+  c->verdicts.push_back(std::move(v));
+}
+
+void CheckClock(Context* c) {
+  if (!c->options.network) return;
+  std::string reference = c->options.ntp_server;
+  std::string source = "--ntp-server";
+  std::optional<std::string> type;
+  if (reference.empty()) {
+    auto w32time = ReadW32TimeSettings();
+    if (!w32time.ok()) {
+      c->verdicts.push_back(CheckError("clock", "W32Time", w32time.status()));
+      return;
+    }
+    type = w32time->type;
+    reference = FirstNtpPeer(w32time->ntp_server.value_or(""));
+    source = "W32Time NtpServer";
+  }
+  if (reference.empty()) {
+    DiagVerdict v;
+    v.check = "clock";
+    v.target = "W32Time";
+    v.Detail("w32time_type", type.value_or("(not set)"));
+    if (type == "NoSync") {
+      v.verdict = Verdict::kWarn;
+      v.summary = "W32Time does not synchronize this clock (Type NoSync)";
+    } else {
+      v.verdict = Verdict::kError;
+      v.summary = "clock not measured: W32Time has no NtpServer (pass --ntp-server HOST, e.g. "
+                  "a domain controller)";
+    }
+    c->verdicts.push_back(std::move(v));
+    return;
+  }
+  SntpQueryOptions sntp;
+  sntp.timeout = c->options.ntp_timeout;
+  sntp.per_address_timeout = std::min(c->options.ntp_timeout, sntp.per_address_timeout);
+  DiagVerdict v = JudgeClock(reference, source, QuerySntpServer(reference, sntp));
+  if (type.has_value()) v.Detail("w32time_type", *type);
   c->verdicts.push_back(std::move(v));
 }
 
@@ -436,6 +478,7 @@ std::vector<DiagVerdict> RunDiagChecks(const DiagOptions& options) {
   CheckTasks(&c);
   CheckServices(&c);
   CheckProxy(&c);
+  CheckClock(&c);
   CheckKeyProviders(&c);
   CheckCertificates(&c);
   CheckCertificationAuthorities(&c);
