@@ -1,6 +1,7 @@
 #include "agent/win/diag_checks.h"
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <map>
 #include <set>
@@ -37,6 +38,7 @@ constexpr char kApplicationQuery[] =
     "@Name='Microsoft-Windows-CertificationAuthority']]]";
 constexpr char kCapi2Channel[] = "Microsoft-Windows-CAPI2/Operational";
 constexpr size_t kMaxEventsFileBytes = 64u << 20;
+constexpr size_t kMaxEvtxRecords = 100000;
 
 struct Context {
   DiagOptions options;  // own copy: Group Policy adds CA configs
@@ -295,26 +297,48 @@ void CheckCertificationAuthorities(Context* c) {
   }
 }
 
-// Parses and classifies event XML texts into c->events (oldest first
-// expected from the caller); returns how many failed to parse.
+// Parses and classifies one event XML text into c->events (records are
+// expected oldest first); false when it does not parse.
+bool ClassifyOne(std::string_view record, Context* c) {
+  el::Result<el::ParsedEvent> parsed = el::ParseEventXml(record);
+  if (!parsed.ok()) return false;
+  el::EventResult result = el::ClassifyEvent(*parsed);
+  if (result.pki_relevant) c->events.push_back(std::move(result));
+  return true;
+}
+
+// Returns how many failed to parse.
 size_t Classify(const std::vector<std::string_view>& records, Context* c) {
   size_t parse_errors = 0;
-  for (std::string_view record : records) {
-    el::Result<el::ParsedEvent> parsed = el::ParseEventXml(record);
-    if (!parsed.ok()) {
-      ++parse_errors;
-      continue;
-    }
-    el::EventResult result = el::ClassifyEvent(*parsed);
-    if (result.pki_relevant) c->events.push_back(std::move(result));
-  }
+  for (std::string_view record : records) parse_errors += ClassifyOne(record, c) ? 0 : 1;
   return parse_errors;
+}
+
+bool IsEvtxPath(std::string_view path) {
+  constexpr std::string_view kSuffix = ".evtx";
+  if (path.size() < kSuffix.size()) return false;
+  const std::string_view tail = path.substr(path.size() - kSuffix.size());
+  for (size_t i = 0; i < kSuffix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(tail[i])) != kSuffix[i]) return false;
+  }
+  return true;
 }
 
 void CheckEvents(Context* c) {
   size_t parse_errors = 0;
   std::string source;
-  if (!c->options.events_file.empty()) {
+  if (!c->options.events_file.empty() && IsEvtxPath(c->options.events_file)) {
+    source = c->options.events_file;
+    auto read = ReadEvtxFile(c->options.events_file, kMaxEvtxRecords, [&](std::string xml) {
+      parse_errors += ClassifyOne(xml, c) ? 0 : 1;
+      return true;
+    });
+    if (!read.ok()) {
+      c->verdicts.push_back(CheckError("event_log", source, read.status()));
+      return;
+    }
+    parse_errors += read->unrendered;
+  } else if (!c->options.events_file.empty()) {
     source = c->options.events_file;
     auto text = ReadSmallFile(c->options.events_file, kMaxEventsFileBytes);
     if (!text.ok()) {

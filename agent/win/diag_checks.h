@@ -35,8 +35,9 @@ struct DiagOptions {
   size_t max_urls = 20;          // URLs fetched at most
   size_t max_certificates = 50;  // certificates checked at most
   bool key_providers = true;
-  // Instead of the live event logs, parse the <Event> records of this file
-  // (EvtRender, evtxexport or Get-WinEvent XML).
+  // Instead of the live event logs, parse the <Event> records of this file:
+  // XML (EvtRender, evtxexport or Get-WinEvent output) or, for a name ending
+  // in .evtx, an exported event log read with EvtQuery.
   std::string events_file;
   size_t max_events = 500;       // per channel
 };

@@ -36,8 +36,8 @@ constexpr char kUsage[] =
     "  --ntp-server HOST[:PORT] time source for the clock check (default: the first\n"
     "                          peer of W32Time's NtpServer)\n"
     "  --url-timeout-ms N      bound for each URL retrieval and chain (default 10000)\n"
-    "  --events-file PATH      parse the <Event> records of this file instead of the\n"
-    "                          live event logs\n"
+    "  --events-file PATH      parse the <Event> records of this file (XML, or an\n"
+    "                          exported .evtx) instead of the live event logs\n"
     "  --max-events N          newest events read per channel (default 500)\n"
     "  --no-key-providers      skip the key provider checks\n"
     "  --version, --help\n";
