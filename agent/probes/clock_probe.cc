@@ -12,21 +12,7 @@
 namespace pkiwatch {
 namespace {
 
-// SEC_E_TIME_SKEW (winerror.h): the SSPI status for Kerberos' KRB_AP_ERR_SKEW.
-constexpr uint32_t kSecETimeSkew = 0x80090324;
 constexpr size_t kMaxText = 1024;
-
-// "+2.350s" / "-10m0.000s": signed, millisecond precision.
-std::string SignedOffset(absl::Duration d) {
-  const bool negative = d < absl::ZeroDuration();
-  const int64_t ms = absl::ToInt64Milliseconds(negative ? -d : d);
-  const int64_t mins = ms / 60000;
-  const int64_t rest = ms % 60000;
-  if (mins > 0) {
-    return absl::StrFormat("%s%dm%d.%03ds", negative ? "-" : "+", mins, rest / 1000, rest % 1000);
-  }
-  return absl::StrFormat("%s%d.%03ds", negative ? "-" : "+", rest / 1000, rest % 1000);
-}
 
 }  // namespace
 
@@ -62,24 +48,30 @@ v1::Finding MakeClockFinding(std::string_view reference, const absl::StatusOr<Sn
   const std::string where = absl::StrFormat(
       "this clock is %s %s (offset %s, round trip %s, stratum %d from %s)",
       HumanDuration(skew), sample->offset >= absl::ZeroDuration() ? "behind" : "ahead",
-      SignedOffset(sample->offset), HumanDuration(sample->delay), sample->stratum,
-      sample->server_address);
-  if (skew > fail) {
-    f.set_status(v1::STATUS_FAIL);
-    const std::string text = absl::StrCat(where, "; beyond ", HumanDuration(fail),
-                                          " Kerberos (and with it DCOM enrollment, LDAP, SCEP) "
-                                          "fails");
-    *f.mutable_error() = MakeErrorInfo(kSecETimeSkew, OneLine(text, kMaxText));
-    f.set_summary(OneLine(absl::StrCat("clock skew: ", text), kMaxText));
-  } else if (skew > warn) {
-    f.set_status(v1::STATUS_WARN);
-    f.set_summary(OneLine(absl::StrCat("clock drifting: ", where, "; warning above ",
-                                       HumanDuration(warn), ", Kerberos fails above ",
-                                       HumanDuration(fail)),
-                          kMaxText));
-  } else {
-    f.set_status(v1::STATUS_OK);
-    f.set_summary(OneLine(absl::StrCat("clock in sync: ", where), kMaxText));
+      clock::FormatSignedOffset(absl::ToChronoNanoseconds(sample->offset)),
+      HumanDuration(sample->delay), sample->stratum, sample->server_address);
+  switch (clock::JudgeOffset(absl::ToChronoNanoseconds(sample->offset),
+                             absl::ToChronoNanoseconds(warn), absl::ToChronoNanoseconds(fail))) {
+    case clock::Skew::kBeyondKerberos: {
+      f.set_status(v1::STATUS_FAIL);
+      const std::string text = absl::StrCat(where, "; beyond ", HumanDuration(fail),
+                                            " Kerberos (and with it DCOM enrollment, LDAP, SCEP) "
+                                            "fails");
+      *f.mutable_error() = MakeErrorInfo(clock::kSecETimeSkew, OneLine(text, kMaxText));
+      f.set_summary(OneLine(absl::StrCat("clock skew: ", text), kMaxText));
+      break;
+    }
+    case clock::Skew::kDrifting:
+      f.set_status(v1::STATUS_WARN);
+      f.set_summary(OneLine(absl::StrCat("clock drifting: ", where, "; warning above ",
+                                         HumanDuration(warn), ", Kerberos fails above ",
+                                         HumanDuration(fail)),
+                            kMaxText));
+      break;
+    case clock::Skew::kInSync:
+      f.set_status(v1::STATUS_OK);
+      f.set_summary(OneLine(absl::StrCat("clock in sync: ", where), kMaxText));
+      break;
   }
   return f;
 }

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "agent/probes/clock_skew.h"
 #include "agent/probes/probe.h"
 #include "agent/probes/sntp.h"
 #include "pkiwatch/v1/config.pb.h"
@@ -17,8 +18,8 @@
 
 namespace pkiwatch {
 
-inline constexpr absl::Duration kDefaultClockWarn = absl::Seconds(60);
-inline constexpr absl::Duration kDefaultClockFail = absl::Seconds(300);
+inline constexpr absl::Duration kDefaultClockWarn = absl::Seconds(clock::kDefaultWarn.count());
+inline constexpr absl::Duration kDefaultClockFail = absl::Seconds(clock::kDefaultFail.count());
 
 class ClockProbe : public Probe {
  public:
@@ -47,7 +48,8 @@ class ClockProbe : public Probe {
 };
 
 // The pure part: one SNTP result -> finding (probe, target, observed_at,
-// duration, status, error, clock detail, summary):
+// duration, status, error, clock detail, summary), judged by
+// clock::JudgeOffset:
 //  - |offset| > fail            -> FAIL SEC_E_TIME_SKEW (what SSPI returns when
 //                                  Kerberos answers KRB_AP_ERR_SKEW);
 //  - |offset| > warn            -> WARN;

@@ -1,7 +1,9 @@
 // A small SNTP client (RFC 4330) over UDP, IPv4 and IPv6, for the clock
-// probe. The packet format and the offset arithmetic are pure functions
-// (sntp.cc); the transport, QuerySntp, is platform code chosen by the build
-// (sntp_posix.cc) and bounds every wait.
+// probe: the Abseil API of the agent. The packet format, the offset
+// arithmetic and reference parsing are the standard-library core
+// (sntp_core.h), wrapped here; the transport, QuerySntp, is platform code
+// chosen by the build (sntp_posix.cc, or sntp_win.cc over the Winsock client
+// of agent/win/sntp_client.h) and bounds every wait.
 #pragma once
 
 #include <array>
@@ -9,74 +11,47 @@
 #include <string>
 #include <string_view>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "agent/probes/sntp_core.h"
 
 namespace pkiwatch {
 
-inline constexpr uint16_t kNtpPort = 123;
-inline constexpr size_t kSntpPacketBytes = 48;
-
-// NTP timestamp: seconds since 1900-01-01 (modulo 2^32, i.e. the era) in the
-// high 32 bits, binary fraction in the low 32 bits.
-using NtpTimestamp = uint64_t;
-
 NtpTimestamp ToNtpTimestamp(absl::Time t);
 
-// The decoded fixed header of an NTP packet (no extensions, no MAC).
-struct SntpPacket {
-  int leap = 0;        // 0-3; 3 = clock not synchronized
-  int version = 0;     // 1-7
-  int mode = 0;        // 3 client, 4 server, ...
-  int stratum = 0;     // 0 = kiss-o'-death, 1-15 valid, 16+ unsynchronized
-  int poll = 0;
-  int precision = 0;
-  uint32_t root_delay = 0;
-  uint32_t root_dispersion = 0;
-  uint32_t reference_id = 0;
-  NtpTimestamp reference_time = 0;
-  NtpTimestamp originate_time = 0;
-  NtpTimestamp receive_time = 0;
-  NtpTimestamp transmit_time = 0;
-};
+using SntpPacket = sntp::Packet;
 
 // A 48-byte version-4 mode-3 (client) request whose transmit timestamp is
 // `transmit`; every other field is zero, as RFC 4330 section 5 asks.
-std::array<uint8_t, kSntpPacketBytes> BuildSntpRequest(NtpTimestamp transmit);
+inline std::array<uint8_t, kSntpPacketBytes> BuildSntpRequest(NtpTimestamp transmit) {
+  return sntp::BuildRequest(transmit);
+}
 
 // Decodes the first 48 bytes; InvalidArgument when shorter. Longer packets
 // (extension fields, MAC) are accepted and the rest ignored.
 absl::StatusOr<SntpPacket> DecodeSntpPacket(std::string_view bytes);
 
-// The reply checks of RFC 4330 section 5: mode 4 (server), version 3 or 4,
-// leap indicator not 3 (unsynchronized), stratum 1-15
-// (stratum 0 is a kiss-o'-death whose code is named in the message), non-zero
-// transmit timestamp, and originate timestamp equal to our request's
-// transmit timestamp (`sent`). FailedPrecondition naming the failed check.
+// sntp::ValidateReply: mode 4, version 3 or 4, leap indicator not 3, stratum
+// 1-15 (stratum 0 is a kiss-o'-death whose code is named in the message),
+// non-zero transmit timestamp, originate timestamp equal to `sent`.
+// FailedPrecondition naming the failed check.
 absl::Status ValidateSntpReply(const SntpPacket& reply, NtpTimestamp sent);
 
 // Clock offset (reference minus local; positive when the local clock is
-// behind) and round-trip delay from the four timestamps: t1 request sent
-// (local), t2 request received (server), t3 reply sent (server), t4 reply
-// received (local). Exact in the 32.32 fixed-point domain; correct across an
-// era boundary as long as the clocks are less than 68 years apart.
+// behind) and round-trip delay from the four timestamps (sntp::ComputeOffset).
 struct SntpOffset {
   absl::Duration offset;
   absl::Duration delay;
 };
 SntpOffset ComputeSntpOffset(NtpTimestamp t1, NtpTimestamp t2, NtpTimestamp t3, NtpTimestamp t4);
 
-// The reference id as people read it: a dotted IPv4 address for stratum >= 2
-// (IPv4 upstream) and four ASCII characters otherwise ("GPS", "LOCL", "RATE"),
-// printable characters only.
-std::string FormatReferenceId(uint32_t reference_id, int stratum);
+// A dotted IPv4 address for stratum >= 2, four ASCII characters otherwise.
+using sntp::FormatReferenceId;
 
 // "host" (port 123), "host:port", "[v6]:port", "[v6]" or a bare IPv6 literal.
 // InvalidArgument for an empty host, a bad port or brackets that do not close.
-struct SntpServer {
-  std::string host;
-  uint16_t port = kNtpPort;
-};
+using SntpServer = sntp::Server;
 absl::StatusOr<SntpServer> ParseSntpReference(std::string_view reference);
 
 struct SntpOptions {
@@ -105,7 +80,7 @@ struct SntpSample {
 //  - InvalidArgument: the reference does not parse;
 //  - NotFound: the name does not resolve (getaddrinfo's text);
 //  - Unavailable: the server refused (ICMP port unreachable) or is
-//    unreachable (errno text);
+//    unreachable (errno / Windows Sockets text);
 //  - DeadlineExceeded: no valid reply in time (replies that fail the
 //    originate check are ignored, and counted in the message);
 //  - FailedPrecondition: a reply came but is unusable (ValidateSntpReply);
@@ -114,26 +89,17 @@ struct SntpSample {
 // Thread-safe.
 absl::StatusOr<SntpSample> QuerySntp(std::string_view reference, const SntpOptions& options);
 
-// Windows Sockets and Win32 codes (winerror.h) the SNTP client reports, as
-// HRESULTs.
-namespace sntp_hr {
-inline constexpr uint32_t kWsaEAddrNotAvail = 0x80072741;
-inline constexpr uint32_t kWsaENetUnreach = 0x80072743;
-inline constexpr uint32_t kWsaETimedOut = 0x8007274C;
-inline constexpr uint32_t kWsaEConnRefused = 0x8007274D;
-inline constexpr uint32_t kWsaEHostUnreach = 0x80072751;
-inline constexpr uint32_t kWsaHostNotFound = 0x80072AF9;
-inline constexpr uint32_t kWsaTryAgain = 0x80072AFA;
-inline constexpr uint32_t kErrorInvalidData = 0x8007000D;
-}  // namespace sntp_hr
-
 // For the platform transports: attaches the HRESULT that SntpErrorHresult
 // will report for `status`.
 absl::Status WithSntpHresult(absl::Status status, uint32_t hresult);
 
+// For the platform transports: a core sample with Abseil durations.
+SntpSample ToSntpSample(sntp::Sample sample);
+
 // The HRESULT a Windows client would see for a QuerySntp error: the Windows
 // Sockets code of the failed call (WSAHOST_NOT_FOUND, WSATRY_AGAIN,
-// WSAECONNREFUSED, WSAEHOSTUNREACH, WSAENETUNREACH, WSAETIMEDOUT),
+// WSAECONNREFUSED - WSAECONNRESET from Winsock for ICMP port unreachable -,
+// WSAEHOSTUNREACH, WSAENETUNREACH, WSAETIMEDOUT),
 // ERROR_INVALID_DATA for an unusable reply, E_INVALIDARG for a bad
 // reference, E_FAIL for local failures; 0 for OK.
 uint32_t SntpErrorHresult(const absl::Status& status);

@@ -278,37 +278,22 @@ absl::StatusOr<SntpSample> QueryAddress(const Address& address, absl::Duration t
           absl::UnavailableError(absl::StrCat("recv(", where, "): ", ErrnoText(err))),
           HresultForErrno(err));
     }
-    absl::StatusOr<SntpPacket> reply =
-        DecodeSntpPacket(std::string_view(reinterpret_cast<const char*>(buf), static_cast<size_t>(n)));
-    if (!reply.ok()) {
+    const sntp::Datagram received = sntp::JudgeDatagram(
+        std::string_view(reinterpret_cast<const char*>(buf), static_cast<size_t>(n)), t1);
+    if (received.kind == sntp::Datagram::Kind::kStray) {
       ++ignored;
-      last_ignored = std::string(reply.status().message());
+      last_ignored = received.reason;
       continue;
     }
-    // A reply to another (earlier, or forged) request: keep waiting.
-    if (reply->originate_time != t1) {
-      ++ignored;
-      last_ignored = "originate timestamp does not match our request";
-      continue;
-    }
-    if (absl::Status valid = ValidateSntpReply(*reply, t1); !valid.ok()) {
-      return WithHresult(
-          absl::FailedPreconditionError(absl::StrCat("reply from ", where, ": ", valid.message())),
-          sntp_hr::kErrorInvalidData);
+    if (received.kind == sntp::Datagram::Kind::kRejected) {
+      return WithHresult(absl::FailedPreconditionError(
+                             absl::StrCat("reply from ", where, ": ", received.error.message)),
+                         received.error.hresult);
     }
     // t4 from the monotonic clock: a clock step during the exchange must not
     // enter the measurement.
     const NtpTimestamp t4 = ToNtpTimestamp(wall_t1 + absl::FromChrono(steady_t4 - steady_t1));
-    const SntpOffset o = ComputeSntpOffset(t1, reply->receive_time, reply->transmit_time, t4);
-    SntpSample sample;
-    sample.offset = o.offset;
-    sample.delay = o.delay;
-    sample.stratum = reply->stratum;
-    sample.leap = reply->leap;
-    sample.version = reply->version;
-    sample.server_address = where;
-    sample.reference_id = FormatReferenceId(reply->reference_id, reply->stratum);
-    return sample;
+    return ToSntpSample(sntp::MakeSample(received.packet, t1, t4, where));
   }
   std::string message = absl::StrFormat("no valid SNTP reply from %s within %s", where,
                                         absl::FormatDuration(timeout));

@@ -1,5 +1,7 @@
 #include "agent/win/diag_checks.h"
 
+#include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <map>
 #include <set>
@@ -16,7 +18,9 @@
 #include "agent/win/key_storage.h"
 #include "agent/win/pki_settings.h"
 #include "agent/win/services.h"
+#include "agent/win/sntp_client.h"
 #include "agent/win/task_scheduler.h"
+#include "agent/win/time_settings.h"
 #include "agent/win/winhttp_client.h"
 
 namespace pkiwatch::win {
@@ -35,6 +39,7 @@ constexpr char kApplicationQuery[] =
     "@Name='Microsoft-Windows-CertificationAuthority']]]";
 constexpr char kCapi2Channel[] = "Microsoft-Windows-CAPI2/Operational";
 constexpr size_t kMaxEventsFileBytes = 64u << 20;
+constexpr size_t kMaxEvtxRecords = 100000;
 
 struct Context {
   DiagOptions options;  // own copy: Group Policy adds CA configs
@@ -143,6 +148,45 @@ void CheckProxy(Context* c) {
   auto ie = GetIeProxyConfigForCurrentUser();
   DiagVerdict v = JudgeProxy(*winhttp, ie.ok() ? &*ie : nullptr);
   if (!ie.ok()) v.Detail("ie_proxy_error", ie.status().message());
+  c->verdicts.push_back(std::move(v));
+}
+
+void CheckClock(Context* c) {
+  if (!c->options.network) return;
+  std::string reference = c->options.ntp_server;
+  std::string source = "--ntp-server";
+  std::optional<std::string> type;
+  if (reference.empty()) {
+    auto w32time = ReadW32TimeSettings();
+    if (!w32time.ok()) {
+      c->verdicts.push_back(CheckError("clock", "W32Time", w32time.status()));
+      return;
+    }
+    type = w32time->type;
+    reference = FirstNtpPeer(w32time->ntp_server.value_or(""));
+    source = "W32Time NtpServer";
+  }
+  if (reference.empty()) {
+    DiagVerdict v;
+    v.check = "clock";
+    v.target = "W32Time";
+    v.Detail("w32time_type", type.value_or("(not set)"));
+    if (type == "NoSync") {
+      v.verdict = Verdict::kWarn;
+      v.summary = "W32Time does not synchronize this clock (Type NoSync)";
+    } else {
+      v.verdict = Verdict::kError;
+      v.summary = "clock not measured: W32Time has no NtpServer (pass --ntp-server HOST, e.g. "
+                  "a domain controller)";
+    }
+    c->verdicts.push_back(std::move(v));
+    return;
+  }
+  SntpQueryOptions sntp;
+  sntp.timeout = c->options.ntp_timeout;
+  sntp.per_address_timeout = std::min(c->options.ntp_timeout, sntp.per_address_timeout);
+  DiagVerdict v = JudgeClock(reference, source, QuerySntpServer(reference, sntp));
+  if (type.has_value()) v.Detail("w32time_type", *type);
   c->verdicts.push_back(std::move(v));
 }
 
@@ -257,26 +301,48 @@ void CheckCertificationAuthorities(Context* c) {
   }
 }
 
-// Parses and classifies event XML texts into c->events (oldest first
-// expected from the caller); returns how many failed to parse.
+// Parses and classifies one event XML text into c->events (records are
+// expected oldest first); false when it does not parse.
+bool ClassifyOne(std::string_view record, Context* c) {
+  el::Result<el::ParsedEvent> parsed = el::ParseEventXml(record);
+  if (!parsed.ok()) return false;
+  el::EventResult result = el::ClassifyEvent(*parsed);
+  if (result.pki_relevant) c->events.push_back(std::move(result));
+  return true;
+}
+
+// Returns how many failed to parse.
 size_t Classify(const std::vector<std::string_view>& records, Context* c) {
   size_t parse_errors = 0;
-  for (std::string_view record : records) {
-    el::Result<el::ParsedEvent> parsed = el::ParseEventXml(record);
-    if (!parsed.ok()) {
-      ++parse_errors;
-      continue;
-    }
-    el::EventResult result = el::ClassifyEvent(*parsed);
-    if (result.pki_relevant) c->events.push_back(std::move(result));
-  }
+  for (std::string_view record : records) parse_errors += ClassifyOne(record, c) ? 0 : 1;
   return parse_errors;
+}
+
+bool IsEvtxPath(std::string_view path) {
+  constexpr std::string_view kSuffix = ".evtx";
+  if (path.size() < kSuffix.size()) return false;
+  const std::string_view tail = path.substr(path.size() - kSuffix.size());
+  for (size_t i = 0; i < kSuffix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(tail[i])) != kSuffix[i]) return false;
+  }
+  return true;
 }
 
 void CheckEvents(Context* c) {
   size_t parse_errors = 0;
   std::string source;
-  if (!c->options.events_file.empty()) {
+  if (!c->options.events_file.empty() && IsEvtxPath(c->options.events_file)) {
+    source = c->options.events_file;
+    auto read = ReadEvtxFile(c->options.events_file, kMaxEvtxRecords, [&](std::string xml) {
+      parse_errors += ClassifyOne(xml, c) ? 0 : 1;
+      return true;
+    });
+    if (!read.ok()) {
+      c->verdicts.push_back(CheckError("event_log", source, read.status()));
+      return;
+    }
+    parse_errors += read->unrendered;
+  } else if (!c->options.events_file.empty()) {
     source = c->options.events_file;
     auto text = ReadSmallFile(c->options.events_file, kMaxEventsFileBytes);
     if (!text.ok()) {
@@ -440,6 +506,7 @@ std::vector<DiagVerdict> RunDiagChecks(const DiagOptions& options) {
   CheckTasks(&c);
   CheckServices(&c);
   CheckProxy(&c);
+  CheckClock(&c);
   CheckKeyProviders(&c);
   CheckCertificates(&c);
   CheckCertificationAuthorities(&c);

@@ -38,10 +38,13 @@ constexpr char kUsage[] =
     "                          (default \\Microsoft\\Windows\\CertificateServicesClient)\n"
     "  --store NAME            certificate store to check (default My)\n"
     "  --current-user          use the CurrentUser store instead of LocalMachine\n"
-    "  --no-network            no URL retrieval; chains use cached URLs only\n"
+    "  --no-network            no URL retrieval (chains use cached URLs only), no\n"
+    "                          clock check\n"
+    "  --ntp-server HOST[:PORT] time source for the clock check (default: the first\n"
+    "                          peer of W32Time's NtpServer)\n"
     "  --url-timeout-ms N      bound for each URL retrieval and chain (default 10000)\n"
-    "  --events-file PATH      parse the <Event> records of this file instead of the\n"
-    "                          live event logs\n"
+    "  --events-file PATH      parse the <Event> records of this file (XML, or an\n"
+    "                          exported .evtx) instead of the live event logs\n"
     "  --max-events N          newest events read per channel (default 500)\n"
     "  --no-key-providers      skip the key provider checks\n"
     "  --version, --help\n";
@@ -106,6 +109,10 @@ int Main(const std::vector<std::string>& args) {
       options.store_location = StoreLocation::kCurrentUser;
     } else if (arg == "--no-network") {
       options.network = false;
+    } else if (arg == "--ntp-server") {
+      if (!value(&options.ntp_server) || options.ntp_server.empty()) {
+        return Usage("--ntp-server needs a value");
+      }
     } else if (arg == "--url-timeout-ms") {
       size_t ms = 0;
       if (!value(&text) || !ParseNumber(text, &ms) || ms == 0) {

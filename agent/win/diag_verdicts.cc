@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <map>
 
+#include "agent/probes/clock_skew.h"
+
 namespace pkiwatch::win {
 namespace {
 
@@ -54,6 +56,69 @@ DiagVerdict OperationFailed(std::string check, std::string target, const Status&
   DiagVerdict v = CheckError(std::move(check), std::move(target), status);
   v.verdict = verdict;
   v.summary = std::move(summary);
+  return v;
+}
+
+std::string FirstNtpPeer(std::string_view ntp_server) {
+  constexpr std::string_view kSpace = " \t\r\n";
+  const size_t start = ntp_server.find_first_not_of(kSpace);
+  if (start == std::string_view::npos) return "";
+  std::string_view peer = ntp_server.substr(start);
+  peer = peer.substr(0, peer.find_first_of(kSpace));
+  // ",0x9": the peer's mode flags (SpecialInterval | Client).
+  return std::string(peer.substr(0, peer.find(',')));
+}
+
+DiagVerdict JudgeClock(const std::string& reference, const std::string& source,
+                       const StatusOr<sntp::Sample>& sample) {
+  if (!sample.ok()) {
+    DiagVerdict v = OperationFailed("clock", reference, sample.status(), Verdict::kError,
+                                    "clock not measured: the reference did not give a usable "
+                                    "answer");
+    v.Detail("source", source);
+    return v;
+  }
+  const auto ms = [](std::chrono::nanoseconds d) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+  };
+  DiagVerdict v;
+  v.check = "clock";
+  v.target = reference;
+  v.Detail("source", source);
+  v.Detail("offset", clock::FormatSignedOffset(sample->offset));
+  v.Detail("offset_ms", ms(sample->offset));
+  v.Detail("round_trip_ms", ms(sample->delay));
+  v.Detail("stratum", std::to_string(sample->stratum));
+  v.Detail("server_address", sample->server_address);
+  v.Detail("reference_id", sample->reference_id);
+  // The offset is reference - local: positive means this clock is behind.
+  const bool behind = sample->offset >= sample->offset.zero();
+  const std::string amount =
+      clock::FormatSignedOffset(behind ? sample->offset : -sample->offset).substr(1);
+  const std::string where = "this clock is " + amount + (behind ? " behind " : " ahead of ") +
+                            reference + " (offset " + clock::FormatSignedOffset(sample->offset) +
+                            ", round trip " + ms(sample->delay) + " ms, stratum " +
+                            std::to_string(sample->stratum) + ")";
+  const auto warn = std::chrono::seconds(clock::kDefaultWarn);
+  const auto fail = std::chrono::seconds(clock::kDefaultFail);
+  const std::string limits = "warning above " + std::to_string(warn.count()) +
+                             " s, Kerberos fails above " + std::to_string(fail.count()) + " s";
+  switch (clock::JudgeOffset(sample->offset, warn, fail)) {
+    case clock::Skew::kBeyondKerberos:
+      v.verdict = Verdict::kFail;
+      v.hresult = clock::kSecETimeSkew;
+      v.error = DescribeError(clock::kSecETimeSkew);
+      v.summary = "clock skew: " + where + "; beyond " + std::to_string(fail.count()) +
+                  " s Kerberos (and with it DCOM enrollment, LDAP, SCEP) fails";
+      break;
+    case clock::Skew::kDrifting:
+      v.verdict = Verdict::kWarn;
+      v.summary = "clock drifting: " + where + "; " + limits;
+      break;
+    case clock::Skew::kInSync:
+      v.summary = "clock in sync: " + where;
+      break;
+  }
   return v;
 }
 

@@ -17,6 +17,7 @@
 #include "agent/win/diag_report.h"
 #include "agent/win/pki_settings.h"
 #include "agent/win/services.h"
+#include "agent/win/sntp_client.h"
 #include "agent/win/task_scheduler.h"
 #include "agent/win/winhttp_client.h"
 
@@ -64,6 +65,19 @@ DiagVerdict JudgeAuthRoot(const AuthRootSettings& settings, int64_t now_unix);
 DiagVerdict JudgeProxy(const WinHttpProxyConfig& winhttp, const IeProxyConfig* ie);
 DiagVerdict JudgeCertificate(const StoreCertificate& cert, const ChainReport& chain,
                              int64_t now_unix);
+
+// The first peer of W32Time's NtpServer value without its ",0x<flags>"
+// suffix ("time.windows.com,0x9 pool.ntp.org" -> "time.windows.com"); ""
+// when there is none.
+std::string FirstNtpPeer(std::string_view ntp_server);
+
+// The clock offset against `reference` (`source` says where the reference
+// came from), judged with the agent's clock probe thresholds
+// (clock::JudgeOffset, 60 s / 300 s): OK, WARN, or FAIL with
+// SEC_E_TIME_SKEW; no usable reply is an ERROR verdict - an unreachable
+// reference says nothing about this clock.
+DiagVerdict JudgeClock(const std::string& reference, const std::string& source,
+                       const StatusOr<sntp::Sample>& sample);
 
 // The failure of a check that could not run (verdict ERROR).
 DiagVerdict CheckError(std::string check, std::string target, const Status& status);

@@ -5,8 +5,8 @@
 //
 // wine implements EvtQuery and EvtSubscribe as stubs that return NULL (with
 // error 0 or ERROR_FILE_NOT_FOUND) and leaves EvtCreateBookmark out
-// entirely: Start and QueryEventXml call EvtQuery first and fail cleanly
-// there, naming the API - they never crash or block.
+// entirely: Start, QueryEventXml and EvtxFile::Open call EvtQuery first and
+// fail cleanly there, naming the API - they never crash or block.
 #pragma once
 
 #include <atomic>
@@ -29,6 +29,55 @@ namespace pkiwatch::win {
 // e.g. "*[System[Provider[@Name='Microsoft-Windows-CAPI2'] and EventID=4107]]".
 StatusOr<std::vector<std::string>> QueryEventXml(std::string_view channel, std::string_view xpath,
                                                  size_t max_events, bool newest_first);
+
+// An exported event log file (.evtx: Event Viewer's "Save All Events As",
+// `wevtutil epl`) read with EvtQuery(EvtQueryFilePath), one record at a
+// time, oldest first, as UTF-8 event XML. At most one batch of event
+// handles is held. Not thread-safe.
+class EvtxFile {
+ public:
+  // Opens `path`, selecting the records that match `xpath`. Errors name the
+  // API and the file: kNotFound (ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND)
+  // for a missing file, checked before EvtQuery so the answer is the same
+  // everywhere; E_INVALIDARG for a directory; EvtQuery's failure (a file
+  // that is not an event log, no event log service).
+  static StatusOr<std::unique_ptr<EvtxFile>> Open(std::string_view path,
+                                                  std::string_view xpath = "*");
+  EvtxFile(const EvtxFile&) = delete;
+  EvtxFile& operator=(const EvtxFile&) = delete;
+
+  // Stores the next record's XML in `xml` and returns true; false at the
+  // end. A record EvtRender cannot render is skipped and counted
+  // (unrendered(), last_error()); an error is EvtNext's (the file itself).
+  StatusOr<bool> Next(std::string* xml);
+
+  uint64_t unrendered() const { return unrendered_; }
+  const std::string& last_error() const { return last_error_; }
+
+ private:
+  EvtxFile(UniqueEvtHandle query, std::string path)
+      : query_(std::move(query)), path_(std::move(path)) {}
+
+  UniqueEvtHandle query_;
+  std::string path_;
+  std::vector<UniqueEvtHandle> batch_;  // fetched, not yet returned from position_
+  size_t position_ = 0;
+  bool at_end_ = false;
+  uint64_t unrendered_ = 0;
+  std::string last_error_;
+};
+
+// Every record of an exported event log file (EvtxFile) handed to
+// `callback` as XML, oldest first, stopping after `max_events` records or
+// when `callback` returns false.
+struct EvtxReadResult {
+  size_t delivered = 0;
+  uint64_t unrendered = 0;   // records skipped: EvtRender failed
+  std::string last_error;    // why the last one was skipped
+};
+StatusOr<EvtxReadResult> ReadEvtxFile(std::string_view path, size_t max_events,
+                                      const std::function<bool(std::string xml)>& callback,
+                                      std::string_view xpath = "*");
 
 // A push subscription to one channel. Events are delivered in order, one at
 // a time, on a thread of the event log's thread pool.

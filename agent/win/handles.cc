@@ -24,6 +24,16 @@ ComApartment::~ComApartment() {
   if (must_uninitialize_) CoUninitialize();
 }
 
+StatusOr<std::unique_ptr<WinsockScope>> WinsockScope::Enter() {
+  WSADATA data;
+  // WSAStartup returns its error instead of setting WSAGetLastError.
+  const int rc = WSAStartup(MAKEWORD(2, 2), &data);
+  if (rc != 0) return ApiError("WSAStartup", "2.2", static_cast<uint32_t>(rc));
+  return std::unique_ptr<WinsockScope>(new WinsockScope());
+}
+
+WinsockScope::~WinsockScope() { WSACleanup(); }
+
 Status InitializeComSecurity() {
   const HRESULT hr = CoInitializeSecurity(nullptr, -1, nullptr, nullptr,
                                           RPC_C_AUTHN_LEVEL_PKT_PRIVACY,

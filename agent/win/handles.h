@@ -112,6 +112,9 @@ inline void FreeLdapMessage(LDAPMessage* message) { ldap_msgfree(message); }
 inline void FreeLdapValues(PWCHAR* values) { ldap_value_freeW(values); }
 inline void FreeLdapBinaryValues(berval** values) { ldap_value_free_len(values); }
 inline void FreeLdapText(PWCHAR text) { ldap_memfreeW(text); }
+inline void CloseSocket(SOCKET s) { closesocket(s); }
+// Not "FreeAddrInfo": ws2tcpip.h defines that as a macro.
+inline void ReleaseAddrInfo(ADDRINFOW* list) { FreeAddrInfoW(list); }
 
 }  // namespace handle_traits
 
@@ -147,6 +150,11 @@ using UniqueLdapBinaryValues = UniqueResource<
     berval**, handle_traits::Simple<berval**, nullptr, handle_traits::FreeLdapBinaryValues>>;
 using UniqueLdapText =
     UniqueResource<PWCHAR, handle_traits::Simple<PWCHAR, nullptr, handle_traits::FreeLdapText>>;
+using UniqueSocket =
+    UniqueResource<SOCKET, handle_traits::Simple<SOCKET, INVALID_SOCKET, handle_traits::CloseSocket>>;
+// A GetAddrInfoW result list.
+using UniqueAddrInfo =
+    UniqueResource<ADDRINFOW*, handle_traits::Simple<ADDRINFOW*, nullptr, handle_traits::ReleaseAddrInfo>>;
 template <typename P>
 using UniqueLocalMemory = UniqueResource<P, handle_traits::LocalMemory<P>>;
 template <typename P>
@@ -229,6 +237,20 @@ class ComApartment {
  private:
   explicit ComApartment(bool must_uninitialize) : must_uninitialize_(must_uninitialize) {}
   bool must_uninitialize_;
+};
+
+// Windows Sockets 2.2 initialized (WSAStartup) for the owner's lifetime;
+// WSACleanup on destruction. Winsock counts these, so independent owners on
+// any threads may overlap.
+class WinsockScope {
+ public:
+  static StatusOr<std::unique_ptr<WinsockScope>> Enter();
+  ~WinsockScope();
+  WinsockScope(const WinsockScope&) = delete;
+  WinsockScope& operator=(const WinsockScope&) = delete;
+
+ private:
+  WinsockScope() = default;
 };
 
 // Process-wide COM security: packet-privacy authentication and impersonation

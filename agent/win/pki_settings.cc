@@ -159,4 +159,13 @@ StatusOr<AgentPolicy> ReadAgentPolicy() {
   return policy;
 }
 
+StatusOr<std::vector<RegistryValue>> ReadAgentPolicyValues() {
+  auto key = RegistryKey::Open(RegistryRoot::kLocalMachine, kAgentPolicyPath);
+  if (!key.ok()) {
+    if (key.status().code() == StatusCode::kNotFound) return std::vector<RegistryValue>();
+    return key.status();
+  }
+  return key->Values();
+}
+
 }  // namespace pkiwatch::win

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/win/registry_value.h"
 #include "agent/win/status.h"
 
 namespace pkiwatch::win {
@@ -63,8 +64,10 @@ struct AuthRootSettings {
 };
 StatusOr<AuthRootSettings> ReadAuthRootSettings();
 
-// The agent's settings from Group Policy (key kAgentPolicyPath under HKLM). Unset values stay empty. A value with the wrong type is skipped and
-// named in `errors`; an absent key is an empty policy, not an error.
+// The agent's settings from Group Policy (key kAgentPolicyPath under HKLM),
+// typed, for pkiwatch-diag's overview. Unset values stay empty. A value with
+// the wrong type is skipped and named in `errors`; an absent key is an empty
+// policy, not an error.
 struct AgentPolicy {
   std::optional<std::string> collector;           // Collector (REG_SZ, host:port)
   std::optional<std::string> enroll_secret_file;  // EnrollSecretFile
@@ -81,5 +84,10 @@ struct AgentPolicy {
   std::vector<std::string> errors;
 };
 StatusOr<AgentPolicy> ReadAgentPolicy();
+
+// Every value under HKLM\<kAgentPolicyPath>, raw (RegistryKey::Values):
+// what the agent maps onto its configuration (agent/core/agent_policy.h),
+// which also judges names, types and ranges. An absent key is no values.
+StatusOr<std::vector<RegistryValue>> ReadAgentPolicyValues();
 
 }  // namespace pkiwatch::win

@@ -1,5 +1,6 @@
 #include "agent/win/registry.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "agent/win/strings.h"
@@ -28,23 +29,9 @@ std::string KeyName(RegistryRoot root, std::string_view path) {
   return name;
 }
 
-std::string_view TypeName(uint32_t type) {
-  switch (type) {
-    case REG_NONE: return "REG_NONE";
-    case REG_SZ: return "REG_SZ";
-    case REG_EXPAND_SZ: return "REG_EXPAND_SZ";
-    case REG_BINARY: return "REG_BINARY";
-    case REG_DWORD: return "REG_DWORD";
-    case REG_DWORD_BIG_ENDIAN: return "REG_DWORD_BIG_ENDIAN";
-    case REG_LINK: return "REG_LINK";
-    case REG_MULTI_SZ: return "REG_MULTI_SZ";
-    case REG_QWORD: return "REG_QWORD";
-    default: return "unknown type";
-  }
-}
-
 Status WrongType(const std::string& value_name, uint32_t found, std::string_view expected) {
-  std::string message = "registry value " + value_name + " has type " + std::string(TypeName(found)) +
+  std::string message = "registry value " + value_name + " has type " +
+                        std::string(RegistryTypeName(found)) +
                         " (" + std::to_string(found) + "), expected " + std::string(expected);
   return Status::Error(0x8007000Du /* ERROR_INVALID_DATA */, std::move(message));
 }
@@ -53,6 +40,57 @@ std::wstring BytesToWide(const std::vector<uint8_t>& data) {
   std::wstring text(data.size() / sizeof(wchar_t), L'\0');
   if (!text.empty()) std::memcpy(text.data(), data.data(), text.size() * sizeof(wchar_t));
   return text;
+}
+
+// The strings of a REG_MULTI_SZ; an empty string ends the list.
+std::vector<std::string> SplitMultiString(const std::wstring& text) {
+  std::vector<std::string> strings;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(L'\0', start);
+    if (end == std::wstring::npos) end = text.size();
+    if (end == start) break;
+    strings.push_back(WideToUtf8(std::wstring_view(text).substr(start, end - start)));
+    start = end + 1;
+  }
+  return strings;
+}
+
+// Stored strings may or may not carry their terminating NUL(s).
+std::wstring StoredString(const std::vector<uint8_t>& data) {
+  std::wstring text = BytesToWide(data);
+  while (!text.empty() && text.back() == L'\0') text.pop_back();
+  return text;
+}
+
+// ExpandEnvironmentStringsW; the text unchanged when that fails.
+std::wstring Expand(const std::wstring& text) {
+  const DWORD needed = ExpandEnvironmentStringsW(text.c_str(), nullptr, 0);
+  if (needed == 0) return text;
+  std::wstring expanded(needed, L'\0');
+  const DWORD written = ExpandEnvironmentStringsW(text.c_str(), expanded.data(), needed);
+  if (written == 0 || written > needed) return text;
+  expanded.resize(written - 1);  // without the NUL
+  return expanded;
+}
+
+RegistryValue Decode(std::string name, uint32_t type, const std::vector<uint8_t>& data) {
+  RegistryValue value;
+  value.name = std::move(name);
+  value.type = type;
+  value.size = static_cast<uint32_t>(data.size());
+  if (type == REG_SZ) {
+    value.data = WideToUtf8(StoredString(data));
+  } else if (type == REG_EXPAND_SZ) {
+    value.data = WideToUtf8(Expand(StoredString(data)));
+  } else if (type == REG_MULTI_SZ) {
+    value.data = SplitMultiString(BytesToWide(data));
+  } else if (type == REG_DWORD && data.size() == sizeof(uint32_t)) {
+    uint32_t number = 0;
+    std::memcpy(&number, data.data(), sizeof number);
+    value.data = number;
+  }
+  return value;
 }
 
 Status Write(HKEY key, const std::string& value_name, std::string_view value, DWORD type,
@@ -181,10 +219,7 @@ StatusOr<std::optional<std::string>> RegistryKey::ReadString(std::string_view va
   if (v.type != REG_SZ && v.type != REG_EXPAND_SZ) {
     return WrongType(ValueName(value), v.type, "REG_SZ");
   }
-  std::wstring text = BytesToWide(v.data);
-  // Stored strings may or may not carry their terminating NUL(s).
-  while (!text.empty() && text.back() == L'\0') text.pop_back();
-  return std::optional<std::string>(WideToUtf8(text));
+  return std::optional<std::string>(WideToUtf8(StoredString(v.data)));
 }
 
 StatusOr<std::optional<std::vector<std::string>>> RegistryKey::ReadMultiString(
@@ -196,18 +231,7 @@ StatusOr<std::optional<std::vector<std::string>>> RegistryKey::ReadMultiString(
   if (v.type != REG_MULTI_SZ && v.type != REG_SZ && v.type != REG_EXPAND_SZ) {
     return WrongType(ValueName(value), v.type, "REG_MULTI_SZ");
   }
-  const std::wstring text = BytesToWide(v.data);
-  std::vector<std::string> strings;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find(L'\0', start);
-    if (end == std::wstring::npos) end = text.size();
-    // An empty string ends a REG_MULTI_SZ.
-    if (end == start) break;
-    strings.push_back(WideToUtf8(std::wstring_view(text).substr(start, end - start)));
-    start = end + 1;
-  }
-  return std::optional<std::vector<std::string>>(std::move(strings));
+  return std::optional<std::vector<std::string>>(SplitMultiString(BytesToWide(v.data)));
 }
 
 StatusOr<std::optional<std::vector<uint8_t>>> RegistryKey::ReadBinary(
@@ -225,6 +249,12 @@ Status RegistryKey::WriteDword(std::string_view value, uint32_t data) {
 Status RegistryKey::WriteString(std::string_view value, std::string_view data) {
   const std::wstring wide = Utf8ToWide(data);
   return Write(key_.get(), ValueName(value), value, REG_SZ, wide.c_str(),
+               (wide.size() + 1) * sizeof(wchar_t));
+}
+
+Status RegistryKey::WriteExpandString(std::string_view value, std::string_view data) {
+  const std::wstring wide = Utf8ToWide(data);
+  return Write(key_.get(), ValueName(value), value, REG_EXPAND_SZ, wide.c_str(),
                (wide.size() + 1) * sizeof(wchar_t));
 }
 
@@ -249,6 +279,52 @@ Status RegistryKey::DeleteValue(std::string_view value) {
   const LSTATUS status = RegDeleteValueW(key_.get(), name.c_str());
   if (status == ERROR_SUCCESS || status == ERROR_FILE_NOT_FOUND) return Status();
   return ApiError("RegDeleteValueW", ValueName(value), static_cast<uint32_t>(status));
+}
+
+StatusOr<std::vector<RegistryValue>> RegistryKey::Values(size_t max_values) const {
+  DWORD max_name = 0;  // characters, without the NUL
+  DWORD max_data = 0;  // bytes
+  auto query_sizes = [&]() -> Status {
+    const LSTATUS status = RegQueryInfoKeyW(key_.get(), nullptr, nullptr, nullptr, nullptr,
+                                            nullptr, nullptr, nullptr, &max_name, &max_data,
+                                            nullptr, nullptr);
+    if (status != ERROR_SUCCESS) {
+      return ApiError("RegQueryInfoKeyW", name_, static_cast<uint32_t>(status));
+    }
+    return Status();
+  };
+  if (Status sized = query_sizes(); !sized.ok()) return sized;
+
+  std::vector<RegistryValue> values;
+  // A value may grow between the size query and the read (another writer):
+  // the sizes are queried again on ERROR_MORE_DATA, a few times.
+  int resized = 0;
+  for (DWORD index = 0;;) {
+    std::wstring name(static_cast<size_t>(max_name) + 1, L'\0');
+    std::vector<uint8_t> data(std::max<DWORD>(max_data, 1));
+    DWORD name_length = static_cast<DWORD>(name.size());
+    DWORD data_size = static_cast<DWORD>(data.size());
+    DWORD type = 0;
+    const LSTATUS status = RegEnumValueW(key_.get(), index, name.data(), &name_length, nullptr,
+                                         &type, data.data(), &data_size);
+    if (status == ERROR_NO_MORE_ITEMS) break;
+    if (status == ERROR_MORE_DATA && resized++ < 4) {
+      if (Status sized = query_sizes(); !sized.ok()) return sized;
+      continue;
+    }
+    if (status != ERROR_SUCCESS) {
+      return ApiError("RegEnumValueW", name_, static_cast<uint32_t>(status));
+    }
+    if (values.size() >= max_values) {
+      return Status::Error(0x8007000Du /* ERROR_INVALID_DATA */,
+                           name_ + " has more than " + std::to_string(max_values) + " values");
+    }
+    name.resize(name_length);
+    data.resize(data_size);
+    values.push_back(Decode(WideToUtf8(name), type, data));
+    ++index;
+  }
+  return values;
 }
 
 StatusOr<std::vector<std::string>> RegistryKey::SubkeyNames() const {

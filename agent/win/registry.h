@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agent/win/handles.h"
+#include "agent/win/registry_value.h"
 #include "agent/win/status.h"
 
 namespace pkiwatch::win {
@@ -48,8 +49,15 @@ class RegistryKey {
   // Any type, as raw bytes (REG_BINARY FILETIMEs, blobs).
   StatusOr<std::optional<std::vector<uint8_t>>> ReadBinary(std::string_view value) const;
 
+  // Every value of the key, in registry order (at most `max_values`; more is
+  // an error naming the key). See RegistryValue for what is decoded;
+  // REG_EXPAND_SZ text is expanded (ExpandEnvironmentStringsW).
+  StatusOr<std::vector<RegistryValue>> Values(size_t max_values = 4096) const;
+
   Status WriteDword(std::string_view value, uint32_t data);
   Status WriteString(std::string_view value, std::string_view data);
+  // REG_EXPAND_SZ ("%ProgramData%\pkiwatch"), stored unexpanded.
+  Status WriteExpandString(std::string_view value, std::string_view data);
   Status WriteMultiString(std::string_view value, const std::vector<std::string>& data);
   Status WriteBinary(std::string_view value, const std::vector<uint8_t>& data);
   // OK when the value is absent.

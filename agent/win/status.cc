@@ -81,7 +81,11 @@ StatusCode CanonicalCode(uint32_t hresult) {
     case 0x800705B4u:  // ERROR_TIMEOUT
     case 0x80072EE2u:  // ERROR_WINHTTP_TIMEOUT
     case 0x80070102u:  // WAIT_TIMEOUT
+    case 0x8007274Cu:  // WSAETIMEDOUT
       return StatusCode::kDeadlineExceeded;
+    case 0x80072AF9u:  // WSAHOST_NOT_FOUND
+    case 0x80072AFCu:  // WSANO_DATA (the name has no address)
+      return StatusCode::kNotFound;
     case 0x80004001u:  // E_NOTIMPL
     case 0x80070032u:  // ERROR_NOT_SUPPORTED
     case 0x80070078u:  // ERROR_CALL_NOT_IMPLEMENTED
@@ -93,6 +97,12 @@ StatusCode CanonicalCode(uint32_t hresult) {
     case 0x80072EFDu:  // ERROR_WINHTTP_CANNOT_CONNECT
     case 0x80072EFEu:  // ERROR_WINHTTP_CONNECTION_ERROR
     case 0x80092013u:  // CRYPT_E_REVOCATION_OFFLINE
+    case 0x80072AFAu:  // WSATRY_AGAIN (resolver unreachable)
+    case 0x80072746u:  // WSAECONNRESET (for UDP: ICMP port unreachable)
+    case 0x8007274Du:  // WSAECONNREFUSED
+    case 0x80072751u:  // WSAEHOSTUNREACH
+    case 0x80072743u:  // WSAENETUNREACH
+    case 0x80072741u:  // WSAEADDRNOTAVAIL
       return StatusCode::kUnavailable;
     case 0x80070057u:  // E_INVALIDARG
     case 0x8007000Du:  // ERROR_INVALID_DATA

@@ -94,9 +94,10 @@ class StatusOr {
 };
 
 // The canonical code for an HRESULT (access denied -> kPermissionDenied,
-// file/key/object not found -> kNotFound, timeouts -> kDeadlineExceeded, not
-// supported/implemented -> kUnimplemented, RPC/network unreachable ->
-// kUnavailable, invalid argument -> kInvalidArgument, else kUnknown).
+// file/key/object/host name not found -> kNotFound, timeouts ->
+// kDeadlineExceeded, not supported/implemented -> kUnimplemented,
+// RPC/network unreachable or refused -> kUnavailable, invalid argument ->
+// kInvalidArgument, else kUnknown).
 StatusCode CanonicalCode(uint32_t hresult);
 
 // "0x80070005 E_ACCESSDENIED Access is denied." Name and text from the

@@ -31,6 +31,10 @@
 #define CERT_CHAIN_PARA_HAS_EXTRA_FIELDS
 #endif
 
+// Windows Sockets 2 before <windows.h>: the convention that keeps the old
+// winsock.h out whatever else is included later.
+#include <winsock2.h>
+#include <ws2tcpip.h>
 #include <windows.h>
 
 // Order matters below: these need the types <windows.h> declared, and

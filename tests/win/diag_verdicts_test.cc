@@ -169,5 +169,60 @@ TEST(DiagReportTest, JsonEscapesAndCounts) {
   EXPECT_NE(table.find("0 OK, 0 WARN, 1 FAIL, 0 ERROR"), std::string::npos);
 }
 
+TEST(FirstNtpPeerTest, StripsFlagsAndTakesTheFirst) {
+  EXPECT_EQ(FirstNtpPeer("time.windows.com,0x9"), "time.windows.com");
+  EXPECT_EQ(FirstNtpPeer("  dc1.corp.example,0x8 dc2.corp.example,0x8"), "dc1.corp.example");
+  EXPECT_EQ(FirstNtpPeer("192.0.2.1"), "192.0.2.1");
+  EXPECT_EQ(FirstNtpPeer("127.0.0.1:4123,0x9"), "127.0.0.1:4123");
+  EXPECT_EQ(FirstNtpPeer(""), "");
+  EXPECT_EQ(FirstNtpPeer(" \t "), "");
+}
+
+sntp::Sample ClockSample(std::chrono::nanoseconds offset) {
+  sntp::Sample s;
+  s.offset = offset;
+  s.delay = std::chrono::milliseconds(3);
+  s.stratum = 2;
+  s.server_address = "192.0.2.1:123";
+  s.reference_id = "192.0.2.9";
+  return s;
+}
+
+TEST(JudgeClockTest, AgentThresholds) {
+  DiagVerdict v = JudgeClock("time.test", "--ntp-server", ClockSample(std::chrono::milliseconds(250)));
+  EXPECT_EQ(v.check, "clock");
+  EXPECT_EQ(v.target, "time.test");
+  EXPECT_EQ(v.verdict, Verdict::kOk) << v.summary;
+  EXPECT_EQ(DetailOf(v, "offset_ms"), "250");
+  EXPECT_EQ(DetailOf(v, "offset"), "+0.250s");
+  EXPECT_EQ(DetailOf(v, "source"), "--ntp-server");
+  EXPECT_EQ(DetailOf(v, "stratum"), "2");
+  EXPECT_EQ(DetailOf(v, "server_address"), "192.0.2.1:123");
+
+  v = JudgeClock("time.test", "W32Time NtpServer", ClockSample(-std::chrono::seconds(90)));
+  EXPECT_EQ(v.verdict, Verdict::kWarn) << v.summary;
+  EXPECT_NE(v.summary.find("1m30.000s ahead of time.test (offset -1m30.000s"), std::string::npos)
+      << v.summary;
+  EXPECT_EQ(v.hresult, 0u);
+
+  v = JudgeClock("time.test", "x", ClockSample(std::chrono::seconds(300)));
+  EXPECT_EQ(v.verdict, Verdict::kWarn);  // the limit itself is tolerated
+  v = JudgeClock("time.test", "x", ClockSample(std::chrono::seconds(301)));
+  EXPECT_EQ(v.verdict, Verdict::kFail);
+  EXPECT_EQ(v.hresult, 0x80090324u);
+  EXPECT_NE(v.error.find("SEC_E_TIME_SKEW"), std::string::npos) << v.error;
+  EXPECT_NE(v.summary.find("5m1.000s behind time.test"), std::string::npos) << v.summary;
+}
+
+TEST(JudgeClockTest, NoAnswerIsAnErrorNotAFailure) {
+  const DiagVerdict v = JudgeClock(
+      "time.test", "--ntp-server",
+      Status::Error(0x8007274Cu, "no valid SNTP reply from 192.0.2.1:123 within 300 ms"));
+  EXPECT_EQ(v.verdict, Verdict::kError);
+  EXPECT_EQ(v.hresult, 0x8007274Cu);
+  EXPECT_NE(v.error.find("within 300 ms"), std::string::npos) << v.error;
+  EXPECT_EQ(DetailOf(v, "source"), "--ntp-server");
+}
+
 }  // namespace
 }  // namespace pkiwatch::win

@@ -2,8 +2,10 @@
 
 #include <atomic>
 #include <string>
+#include <vector>
 
 #include "agent/win/files.h"
+#include "agent/win/strings.h"
 #include "gtest/gtest.h"
 #include "tests/win/test_support.h"
 
@@ -51,6 +53,73 @@ TEST(EventLogTest, SubscribeStartsOrFailsCleanly) {
   ASSERT_TRUE(subscription.ok()) << subscription.status().message();
   EXPECT_LE(delivered.load(), 10);
   EXPECT_TRUE((*subscription)->SaveBookmark().ok());
+}
+
+TEST(EvtxFileTest, MissingFileIsNotFound) {
+  const std::string path = testing::WinePath(PKIWATCH_WIN_TEST_DIR) + "-" +
+                           testing::UniqueName("missing") + ".evtx";
+  int calls = 0;
+  auto read = ReadEvtxFile(path, 10, [&](std::string) { return ++calls, true; });
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), StatusCode::kNotFound) << read.status().message();
+  EXPECT_EQ(read.status().hresult(), 0x80070002u) << read.status().message();
+  EXPECT_EQ(read.status().message().rfind("GetFileAttributesW(" + path + "): 0x80070002", 0), 0u)
+      << read.status().message();
+  EXPECT_EQ(calls, 0);
+}
+
+TEST(EvtxFileTest, DirectoryIsInvalidArgument) {
+  const std::string dir = testing::WinePath(PKIWATCH_FIXTURES_DIR);
+  if (GetFileAttributesW(Utf8ToWide(dir).c_str()) == INVALID_FILE_ATTRIBUTES) {
+    GTEST_SKIP() << "no fixtures directory " << dir;
+  }
+  auto read = ReadEvtxFile(dir, 10, [](std::string) { return true; });
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), StatusCode::kInvalidArgument) << read.status().message();
+  EXPECT_NE(read.status().message().find("a directory"), std::string::npos)
+      << read.status().message();
+}
+
+// A real export of Microsoft-Windows-CAPI2/Operational from the shared
+// fixtures: read on Windows; under wine a clean error from the EvtQuery stub.
+TEST(EvtxFileTest, ReadsAnExportedLogOrFailsCleanly) {
+  const std::string path =
+      testing::WinePath(PKIWATCH_FIXTURES_DIR) +
+      "\\events\\omerbenamram-evtx\\E_Windows_Microsoft-Windows-CAPI2%4Operational.evtx";
+  if (GetFileAttributesW(Utf8ToWide(path).c_str()) == INVALID_FILE_ATTRIBUTES) {
+    GTEST_SKIP() << "fixture missing: " << path;
+  }
+  std::vector<std::string> records;
+  auto read = ReadEvtxFile(path, 50, [&](std::string xml) {
+    records.push_back(std::move(xml));
+    return records.size() < 3;  // stop after three
+  });
+  if (testing::RunningUnderWine()) {
+    ASSERT_FALSE(read.ok());
+    EXPECT_EQ(read.status().message().rfind("EvtQuery(" + path + "): ", 0), 0u)
+        << read.status().message();
+    EXPECT_TRUE(records.empty());
+    return;
+  }
+  ASSERT_TRUE(read.ok()) << read.status().message();
+  EXPECT_EQ(read->delivered, 3u);
+  ASSERT_EQ(records.size(), 3u);
+  for (const std::string& xml : records) {
+    EXPECT_NE(xml.find("Microsoft-Windows-CAPI2"), std::string::npos) << xml.substr(0, 300);
+  }
+  // Pulled one at a time, to the end (bounded by the file).
+  auto file = EvtxFile::Open(path);
+  ASSERT_TRUE(file.ok()) << file.status().message();
+  size_t count = 0;
+  std::string xml;
+  for (;;) {
+    auto more = (*file)->Next(&xml);
+    ASSERT_TRUE(more.ok()) << more.status().message();
+    if (!*more) break;
+    ++count;
+  }
+  EXPECT_GT(count, 3u);
+  EXPECT_EQ((*file)->unrendered(), 0u) << (*file)->last_error();
 }
 
 TEST(EventLogTest, UnknownChannelIsAnError) {

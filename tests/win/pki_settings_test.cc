@@ -1,5 +1,6 @@
 #include "agent/win/pki_settings.h"
 
+#include <map>
 #include <string>
 
 #include "agent/win/registry.h"
@@ -128,12 +129,46 @@ TEST_F(PkiSettingsTest, AgentPolicyValuesAndTypeErrors) {
   EXPECT_NE(policy->errors[0].find("ProbeBudgetSeconds has type REG_SZ"), std::string::npos);
 }
 
+TEST_F(PkiSettingsTest, AgentPolicyRawValues) {
+  EXPECT_TRUE(RegistryKey::DeleteTree(RegistryRoot::kLocalMachine, "Software\\Policies\\pkiwatch").ok());
+  auto key = RegistryKey::Create(RegistryRoot::kLocalMachine, kAgentPolicyPath);
+  ASSERT_TRUE(key.ok());
+  for (const char* name : {"Collector", "StateDir", "NdesUrls", "ProbeBudgetSeconds", "Unknown"}) {
+    written_.push_back({RegistryRoot::kLocalMachine, std::string(kAgentPolicyPath), name});
+  }
+  ASSERT_TRUE(key->WriteString("Collector", "collector.corp.example:4443").ok());
+  ASSERT_TRUE(key->WriteExpandString("StateDir", "%ProgramData%\\pkiwatch").ok());
+  ASSERT_TRUE(key->WriteMultiString("NdesUrls", {"http://ndes1/certsrv/mscep/mscep.dll",
+                                                 "http://ndes2/certsrv/mscep/mscep.dll"})
+                  .ok());
+  ASSERT_TRUE(key->WriteDword("ProbeBudgetSeconds", 90).ok());
+  ASSERT_TRUE(key->WriteBinary("Unknown", {0xde, 0xad}).ok());
+
+  auto values = ReadAgentPolicyValues();
+  ASSERT_TRUE(values.ok()) << values.status().message();
+  ASSERT_EQ(values->size(), 5u);
+  std::map<std::string, RegistryValue> by_name;
+  for (const RegistryValue& v : *values) by_name[v.name] = v;
+  EXPECT_EQ(std::get<std::string>(by_name["Collector"].data), "collector.corp.example:4443");
+  EXPECT_EQ(by_name["StateDir"].type, kRegExpandSz);
+  const std::string state_dir = std::get<std::string>(by_name["StateDir"].data);
+  EXPECT_EQ(state_dir.find('%'), std::string::npos) << state_dir;
+  EXPECT_NE(state_dir.find(":\\"), std::string::npos) << state_dir;  // a drive path
+  EXPECT_EQ(std::get<std::vector<std::string>>(by_name["NdesUrls"].data).size(), 2u);
+  EXPECT_EQ(std::get<uint32_t>(by_name["ProbeBudgetSeconds"].data), 90u);
+  EXPECT_EQ(by_name["Unknown"].type, kRegBinary);
+  EXPECT_EQ(by_name["Unknown"].size, 2u);
+}
+
 TEST_F(PkiSettingsTest, AbsentAgentPolicyIsEmpty) {
   EXPECT_TRUE(RegistryKey::DeleteTree(RegistryRoot::kLocalMachine, "Software\\Policies\\pkiwatch").ok());
   auto policy = ReadAgentPolicy();
   ASSERT_TRUE(policy.ok());
   EXPECT_FALSE(policy->collector.has_value());
   EXPECT_TRUE(policy->errors.empty());
+  auto values = ReadAgentPolicyValues();
+  ASSERT_TRUE(values.ok()) << values.status().message();
+  EXPECT_TRUE(values->empty());
 }
 
 }  // namespace

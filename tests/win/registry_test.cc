@@ -47,6 +47,72 @@ TEST_F(RegistryTest, WritesAndReadsEveryType) {
   EXPECT_EQ((*single)->size(), 1u);
 }
 
+const RegistryValue* FindValue(const std::vector<RegistryValue>& values, std::string_view name) {
+  for (const RegistryValue& v : values) {
+    if (v.name == name) return &v;
+  }
+  return nullptr;
+}
+
+TEST_F(RegistryTest, EnumeratesEveryValueDecoded) {
+  auto key = RegistryKey::Create(RegistryRoot::kCurrentUser, path_);
+  ASSERT_TRUE(key.ok()) << key.status().message();
+  const std::string long_text(3000, 'x');  // larger than any first guess
+  ASSERT_TRUE(key->WriteDword("Dword", 0xFFFFFFFF).ok());
+  ASSERT_TRUE(key->WriteString("String", "gr\xC3\xBC\xC3\x9F" "e").ok());
+  ASSERT_TRUE(key->WriteString("Long", long_text).ok());
+  ASSERT_TRUE(key->WriteExpandString("Expand", "%SystemRoot%\\pkiwatch").ok());
+  ASSERT_TRUE(key->WriteMultiString("Multi", {"one", "two"}).ok());
+  ASSERT_TRUE(key->WriteBinary("Binary", {1, 2, 3}).ok());
+
+  auto values = key->Values();
+  ASSERT_TRUE(values.ok()) << values.status().message();
+  EXPECT_EQ(values->size(), 6u);
+  const RegistryValue* dword = FindValue(*values, "Dword");
+  ASSERT_NE(dword, nullptr);
+  EXPECT_EQ(dword->type, kRegDword);
+  EXPECT_EQ(std::get<uint32_t>(dword->data), 0xFFFFFFFFu);
+  const RegistryValue* text = FindValue(*values, "String");
+  ASSERT_NE(text, nullptr);
+  EXPECT_EQ(text->type, kRegSz);
+  EXPECT_EQ(std::get<std::string>(text->data), "gr\xC3\xBC\xC3\x9F" "e");
+  const RegistryValue* long_value = FindValue(*values, "Long");
+  ASSERT_NE(long_value, nullptr);
+  EXPECT_EQ(std::get<std::string>(long_value->data), long_text);
+  const RegistryValue* expand = FindValue(*values, "Expand");
+  ASSERT_NE(expand, nullptr);
+  EXPECT_EQ(expand->type, kRegExpandSz);
+  const std::string expanded = std::get<std::string>(expand->data);
+  EXPECT_EQ(expanded.find('%'), std::string::npos) << expanded;
+  ASSERT_GT(expanded.size(), 9u);
+  EXPECT_EQ(expanded.substr(expanded.size() - 9), "\\pkiwatch") << expanded;
+  const RegistryValue* multi = FindValue(*values, "Multi");
+  ASSERT_NE(multi, nullptr);
+  EXPECT_EQ(multi->type, kRegMultiSz);
+  EXPECT_EQ(std::get<std::vector<std::string>>(multi->data),
+            (std::vector<std::string>{"one", "two"}));
+  const RegistryValue* binary = FindValue(*values, "Binary");
+  ASSERT_NE(binary, nullptr);
+  EXPECT_EQ(binary->type, kRegBinary);
+  EXPECT_EQ(binary->size, 3u);
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(binary->data));
+}
+
+TEST_F(RegistryTest, EnumerationIsBounded) {
+  auto key = RegistryKey::Create(RegistryRoot::kCurrentUser, path_);
+  ASSERT_TRUE(key.ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(key->WriteDword("V" + std::to_string(i), i).ok());
+  auto values = key->Values(/*max_values=*/2);
+  ASSERT_FALSE(values.ok());
+  EXPECT_NE(values.status().message().find("more than 2 values"), std::string::npos)
+      << values.status().message();
+  auto empty = RegistryKey::Create(RegistryRoot::kCurrentUser, path_ + "\\empty");
+  ASSERT_TRUE(empty.ok());
+  auto none = empty->Values();
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_F(RegistryTest, MissingValueIsEmptyNotAnError) {
   auto key = RegistryKey::Create(RegistryRoot::kCurrentUser, path_);
   ASSERT_TRUE(key.ok());
