@@ -7,6 +7,7 @@
 #include <set>
 
 #include "agent/eventlog/autoenrollment.h"
+#include "agent/eventlog/event_channels.h"
 #include "agent/eventlog/event_classifier.h"
 #include "agent/eventlog/event_xml.h"
 #include "agent/win/certification_authority.h"
@@ -30,14 +31,6 @@ namespace el = ::pkiwatch::eventlog;
 
 int64_t NowUnix() { return static_cast<int64_t>(std::time(nullptr)); }
 
-// The Application-log providers of the three families, and CAPI2's own log.
-constexpr char kApplicationQuery[] =
-    "*[System[Provider[@Name='Microsoft-Windows-CAPI2' or "
-    "@Name='Microsoft-Windows-CertificateServicesClient' or "
-    "@Name='Microsoft-Windows-CertificateServicesClient-AutoEnrollment' or "
-    "@Name='Microsoft-Windows-CertificateServicesClient-CertEnroll' or "
-    "@Name='Microsoft-Windows-CertificationAuthority']]]";
-constexpr char kCapi2Channel[] = "Microsoft-Windows-CAPI2/Operational";
 constexpr size_t kMaxEventsFileBytes = 64u << 20;
 constexpr size_t kMaxEvtxRecords = 100000;
 
@@ -351,16 +344,19 @@ void CheckEvents(Context* c) {
     }
     parse_errors = Classify(el::SplitEventRecords(*text), c);
   } else {
-    source = "Application, " + std::string(kCapi2Channel);
+    source = std::string(el::kApplicationChannel) + ", " + std::string(el::kCapi2OperationalChannel);
     struct Query {
-      const char* channel;
-      const char* xpath;
+      std::string_view channel;
+      std::string_view xpath;
     };
     size_t channels_read = 0;
-    for (const Query& q : {Query{"Application", kApplicationQuery}, Query{kCapi2Channel, "*"}}) {
+    // All of CAPI2/Operational, not only its problems as the live agent
+    // takes it: the healthy sequences are Information events.
+    for (const Query& q : {Query{el::kApplicationChannel, el::kPkiApplicationQuery},
+                           Query{el::kCapi2OperationalChannel, "*"}}) {
       auto xml = QueryEventXml(q.channel, q.xpath, c->options.max_events, /*newest_first=*/true);
       if (!xml.ok()) {
-        c->verdicts.push_back(CheckError("event_log", q.channel, xml.status()));
+        c->verdicts.push_back(CheckError("event_log", std::string(q.channel), xml.status()));
         continue;
       }
       ++channels_read;

@@ -79,6 +79,28 @@ StatusOr<std::vector<std::string>> QueryEventXml(std::string_view channel, std::
   return xml;
 }
 
+StatusOr<bool> EnableChannel(std::string_view channel) {
+  const std::wstring wide = Utf8ToWide(channel);
+  SetLastError(ERROR_SUCCESS);  // wine's stubs fail without setting one
+  UniqueEvtHandle config(EvtOpenChannelConfig(nullptr, wide.c_str(), 0));
+  if (!config) return LastError("EvtOpenChannelConfig", channel);
+  EVT_VARIANT enabled{};
+  DWORD used = 0;
+  if (!EvtGetChannelConfigProperty(config.get(), EvtChannelConfigEnabled, 0, sizeof(enabled),
+                                   &enabled, &used)) {
+    return LastError("EvtGetChannelConfigProperty", channel);
+  }
+  if (enabled.Type == EvtVarTypeBoolean && enabled.BooleanVal) return false;
+  EVT_VARIANT on{};
+  on.Type = EvtVarTypeBoolean;
+  on.BooleanVal = TRUE;
+  if (!EvtSetChannelConfigProperty(config.get(), EvtChannelConfigEnabled, 0, &on)) {
+    return LastError("EvtSetChannelConfigProperty", channel);
+  }
+  if (!EvtSaveChannelConfig(config.get(), 0)) return LastError("EvtSaveChannelConfig", channel);
+  return true;
+}
+
 StatusOr<std::unique_ptr<EvtxFile>> EvtxFile::Open(std::string_view path,
                                                    std::string_view xpath) {
   const std::wstring wide_path = Utf8ToWide(path);

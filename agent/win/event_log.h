@@ -30,6 +30,13 @@ namespace pkiwatch::win {
 StatusOr<std::vector<std::string>> QueryEventXml(std::string_view channel, std::string_view xpath,
                                                  size_t max_events, bool newest_first);
 
+// Turns a channel on (EvtChannelConfigEnabled = true, saved), as
+// `wevtutil sl Microsoft-Windows-CAPI2/Operational /e:true` and the
+// troubleshooting guides do for CAPI2's own log, which Windows ships
+// disabled. Needs administrator rights (the service runs as LocalSystem);
+// OK when it was on already. Returns whether it changed anything.
+StatusOr<bool> EnableChannel(std::string_view channel);
+
 // An exported event log file (.evtx: Event Viewer's "Save All Events As",
 // `wevtutil epl`) read with EvtQuery(EvtQueryFilePath), one record at a
 // time, oldest first, as UTF-8 event XML. At most one batch of event

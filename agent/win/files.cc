@@ -124,6 +124,38 @@ Status RestrictToSystemAndAdministrators(std::string_view path) {
   return Status();
 }
 
+Status EnsurePrivateDirectory(std::string_view path) {
+  const std::wstring wide = Utf8ToWide(path);
+  if (!CreateDirectoryW(wide.c_str(), nullptr) && GetLastError() != ERROR_ALREADY_EXISTS) {
+    return LastError("CreateDirectoryW", path);
+  }
+  const DWORD attributes = GetFileAttributesW(wide.c_str());
+  if (attributes == INVALID_FILE_ATTRIBUTES) return LastError("GetFileAttributesW", path);
+  if (!(attributes & FILE_ATTRIBUTE_DIRECTORY)) {
+    return ApiError("CreateDirectoryW", path, ERROR_ALREADY_EXISTS);  // a file of that name
+  }
+  return RestrictToSystemAndAdministrators(path);
+}
+
+StatusOr<std::string> ProgramDataDirectory() {
+  wchar_t buffer[MAX_PATH + 1] = {};
+  const DWORD n = GetEnvironmentVariableW(L"ProgramData", buffer, MAX_PATH);
+  if (n == 0) return LastError("GetEnvironmentVariableW", "ProgramData");
+  if (n > MAX_PATH) return ApiError("GetEnvironmentVariableW", "ProgramData", ERROR_BUFFER_OVERFLOW);
+  return WideToUtf8(std::wstring_view(buffer, n));
+}
+
+StatusOr<std::string> CurrentExecutablePath() {
+  std::wstring buffer(MAX_PATH, L'\0');
+  for (int attempt = 0; attempt < 6; ++attempt) {
+    const DWORD n = GetModuleFileNameW(nullptr, buffer.data(), static_cast<DWORD>(buffer.size()));
+    if (n == 0) return LastError("GetModuleFileNameW", "");
+    if (n < buffer.size()) return WideToUtf8(std::wstring_view(buffer.data(), n));
+    buffer.resize(buffer.size() * 2);  // truncated: long path
+  }
+  return ApiError("GetModuleFileNameW", "", ERROR_INSUFFICIENT_BUFFER);
+}
+
 StatusOr<std::string> GetDaclSddl(std::string_view path) {
   std::wstring wide = Utf8ToWide(path);
   PACL dacl = nullptr;

@@ -30,6 +30,17 @@ Status WritePrivateFileAtomically(std::string_view path, std::string_view data);
 // node key file and the state directory.
 Status RestrictToSystemAndAdministrators(std::string_view path);
 
+// Creates the directory `path` when absent (its parent must exist) and
+// gives it RestrictToSystemAndAdministrators' DACL, inherited by what is
+// created inside: the agent's state directory, which holds the node key.
+Status EnsurePrivateDirectory(std::string_view path);
+
+// %ProgramData% (C:\ProgramData), where a service keeps its state.
+StatusOr<std::string> ProgramDataDirectory();
+
+// The full path of the running executable (GetModuleFileNameW).
+StatusOr<std::string> CurrentExecutablePath();
+
 // The DACL of `path` as SDDL ("D:P(A;;FA;;;SY)(A;;FA;;;BA)"), for checks.
 StatusOr<std::string> GetDaclSddl(std::string_view path);
 

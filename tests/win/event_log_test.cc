@@ -122,6 +122,14 @@ TEST(EvtxFileTest, ReadsAnExportedLogOrFailsCleanly) {
   EXPECT_EQ((*file)->unrendered(), 0u) << (*file)->last_error();
 }
 
+TEST(EventLogTest, EnablingAnUnknownChannelIsAnErrorNamingIt) {
+  auto changed = EnableChannel("pkiwatch-no-such-channel/Operational");
+  ASSERT_FALSE(changed.ok());
+  EXPECT_NE(changed.status().hresult(), 0u);
+  EXPECT_EQ(changed.status().message().rfind("Evt", 0), 0u) << changed.status().message();
+  EXPECT_NE(changed.status().message().find("pkiwatch-no-such-channel"), std::string::npos);
+}
+
 TEST(EventLogTest, UnknownChannelIsAnError) {
   auto events = QueryEventXml("pkiwatch-no-such-channel", "*", 5, true);
   ASSERT_FALSE(events.ok());

@@ -84,5 +84,32 @@ TEST(FilesTest, PrivateFileInAMissingDirectoryFails) {
   EXPECT_EQ(s.message().rfind("CreateFileW(", 0), 0u) << s.message();
 }
 
+TEST(FilesTest, PrivateDirectoryIsCreatedOnceAndRestricted) {
+  const std::string dir = TestPath("state");
+  ASSERT_TRUE(EnsurePrivateDirectory(dir).ok());
+  ASSERT_TRUE(EnsurePrivateDirectory(dir).ok());  // exists: fine
+  ASSERT_TRUE(WritePrivateFileAtomically(dir + "\\node_identity.json", "{}").ok());
+  auto sddl = GetDaclSddl(dir);
+  ASSERT_TRUE(sddl.ok()) << sddl.status().message();
+  // A file where the directory should be is an error, not a silent success.
+  const std::string file = TestPath("state-file");
+  ASSERT_TRUE(WriteFileAtomically(file, "x").ok());
+  EXPECT_FALSE(EnsurePrivateDirectory(file).ok());
+  DeleteFileW(std::wstring(file.begin(), file.end()).c_str());
+  DeleteFileW(std::wstring(dir.begin(), dir.end()).append(L"\\node_identity.json").c_str());
+  RemoveDirectoryW(std::wstring(dir.begin(), dir.end()).c_str());
+  if (!KeepsDacls(*sddl)) GTEST_SKIP() << "wine does not keep DACLs; read back " << *sddl;
+  ExpectOnlySystemAndAdministrators(*sddl);
+}
+
+TEST(FilesTest, ProgramDataAndOwnPath) {
+  auto program_data = ProgramDataDirectory();
+  ASSERT_TRUE(program_data.ok()) << program_data.status().message();
+  EXPECT_NE(program_data->find(":\\"), std::string::npos) << *program_data;
+  auto self = CurrentExecutablePath();
+  ASSERT_TRUE(self.ok()) << self.status().message();
+  EXPECT_NE(self->find("win_layer_test"), std::string::npos) << *self;
+}
+
 }  // namespace
 }  // namespace pkiwatch::win
