@@ -39,7 +39,8 @@ if [ "${PKIWATCH_SKIP_WINDOWS:-0}" != 1 ]; then
   /usr/lib/wine/wine64 cmd /c exit </dev/null >/dev/null 2>&1
   win_status=0
   { cmake --build "$win_dir" -j2 &&
-      ctest --test-dir "$win_dir" --output-on-failure -j1 --timeout 300; } || win_status=$?
+      ctest --test-dir "$win_dir" --output-on-failure -j1 --timeout 300 &&
+      ./tests/win/check_native_agent_sources.sh "$build_dir"; } || win_status=$?
   /usr/lib/wine/wineserver -k || true
   exit "$win_status"
 fi
