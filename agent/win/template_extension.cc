@@ -2,6 +2,8 @@
 
 #include <cstddef>
 
+#include "agent/eventlog/text_decoder.h"
+
 namespace pkiwatch::win {
 namespace {
 
@@ -72,24 +74,6 @@ std::optional<uint32_t> DecodeUnsigned(const uint8_t* data, size_t size) {
   return static_cast<uint32_t>(value);
 }
 
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
 }  // namespace
 
 std::optional<TemplateExtension> DecodeTemplateExtension(const std::vector<uint8_t>& der) {
@@ -143,7 +127,7 @@ std::optional<std::string> DecodeTemplateNameExtension(const std::vector<uint8_t
         } else if (unit >= 0xDC00 && unit <= 0xDFFF) {
           return std::nullopt;
         }
-        AppendUtf8(unit, &name);
+        eventlog::AppendUtf8(static_cast<char32_t>(unit), name);
       }
       return name;
     }
