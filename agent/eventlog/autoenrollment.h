@@ -7,7 +7,7 @@
 // events against the healthy sequence. The Win32 layer (agent/win) reads the
 // registry, Task Scheduler and certificate stores and passes the raw values.
 //
-// Portable core (standard library only; see result.h). All functions are
+// Portable core (standard library only; see common/result.h). All functions are
 // thread-safe and never fail: unknown input gives "unknown"/"undetermined".
 
 #include <chrono>

@@ -16,7 +16,7 @@
 // RenderingInfo/Message - from the message text matched against the
 // message-table templates.
 //
-// Portable core (standard library + pugixml via event_xml.h; see result.h).
+// Portable core (standard library + pugixml via event_xml.h; see common/result.h).
 
 #include <cstdint>
 #include <optional>

@@ -11,7 +11,7 @@
 
 #include "absl/status/status.h"
 #include "agent/eventlog/event_classifier.h"
-#include "agent/eventlog/result.h"
+#include "common/result.h"
 #include "pkiwatch/v1/finding.pb.h"
 
 namespace pkiwatch::eventlog {

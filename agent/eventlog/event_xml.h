@@ -7,7 +7,7 @@
 // -f xml` records, and PowerShell Get-WinEvent ... ToXml(). Input may carry an
 // XML declaration, comments or a short text preamble before <Event>.
 //
-// Portable core: standard library and pugixml only (see result.h for why);
+// Portable core: standard library and pugixml only (see common/result.h for why);
 // never throws, never asserts on input.
 
 #include <chrono>
@@ -18,9 +18,11 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/eventlog/result.h"
+#include "common/result.h"
 
 namespace pkiwatch::eventlog {
+
+using pkiwatch::Result;
 
 // UTC instant with the 100 ns precision of Windows event times (kept as ns).
 using EventTime =

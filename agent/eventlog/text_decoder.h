@@ -6,7 +6,7 @@
 // This turns either into UTF-8, chunk by chunk, so large exports need not be
 // held in memory twice.
 //
-// Portable core: standard library only (see result.h).
+// Portable core: standard library only (see common/result.h).
 
 #include <cstddef>
 #include <string>

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <utility>
 
+#include "common/result.h"
+
 namespace pkiwatch {
 
 inline constexpr uint16_t kNtpPort = 123;
@@ -49,32 +51,10 @@ struct Error {
   std::string message;
 };
 
-// A value or an Error. Why not absl::StatusOr: this core is also built with
-// mingw-w64, which has no Abseil (see agent/eventlog/result.h for the same
-// choice); sntp.h converts at the boundary.
+// A value or an Error (common/result.h: this core is also built with
+// mingw-w64, which has no Abseil); sntp.h converts at the boundary.
 template <typename T>
-class Result {
- public:
-  Result(T value) : value_(std::move(value)) {}    // NOLINT(google-explicit-constructor)
-  Result(Error error) : error_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
-
-  bool ok() const { return value_.has_value(); }
-  // Only meaningful when !ok().
-  const Error& error() const { return error_; }
-
-  // Only valid when ok(); check first.
-  const T& value() const& { return *value_; }
-  T& value() & { return *value_; }
-  T&& value() && { return std::move(*value_); }
-  const T& operator*() const& { return *value_; }
-  T& operator*() & { return *value_; }
-  const T* operator->() const { return &*value_; }
-  T* operator->() { return &*value_; }
-
- private:
-  std::optional<T> value_;
-  Error error_;
-};
+using Result = pkiwatch::Result<T, Error>;
 
 // Unix time (seconds, floored, and the nanoseconds within that second) ->
 // NTP timestamp; the era number is dropped (modulo 2^32 seconds).
