@@ -17,7 +17,6 @@
 #include "agent/core/agent_flags.h"
 #include "agent/core/agent_runtime.h"
 #include "agent/core/config.h"
-#include "agent/core/host_facts.h"
 #include "agent/probes/probe.h"
 #include "common/command_line.h"
 #include "common/log.h"
@@ -48,20 +47,15 @@ int Run(const CommandLine& command_line) {
     LogError(s.message());
     return 2;
   }
-  auto secret = ReadEnrollSecret(config->enroll_secret_file());
-  if (!secret.ok()) {
-    LogError(secret.status().message());
-    return 2;
-  }
   if (mkdir(config->state_dir().c_str(), 0700) != 0 && errno != EEXIST) {
     LogError("cannot create state directory ", config->state_dir(), ": ", std::strerror(errno));
     return 2;
   }
-  AgentRunOptions options;
-  options.config = *config;
-  options.enroll_secret = *secret;
-  options.host = CollectHostFacts(*config);
-  ApplyRunFlags(command_line, &options);
+  auto options = RunOptionsFor(command_line, *config);
+  if (!options.ok()) {
+    LogError(options.status().message());
+    return 2;
+  }
 
   absl::Notification stop;
   std::thread signal_thread([&signals, &stop] {
@@ -72,7 +66,7 @@ int Run(const CommandLine& command_line) {
       stop.Notify();
     }
   });
-  const int code = RunAgent(options, stop);
+  const int code = RunAgent(*options, stop);
   if (!stop.HasBeenNotified()) {
     stop.Notify();
     pthread_kill(signal_thread.native_handle(), SIGTERM);  // wakes sigwait

@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "agent/core/config.h"
+#include "agent/core/host_facts.h"
 
 ABSL_FLAG(std::string, config, "", "AgentConfig as JSON (protobuf JSON mapping)");
 ABSL_FLAG(std::string, collector, "", "Collector gRPC address HOST:PORT (overrides config)");
@@ -60,11 +61,19 @@ void ApplyConfigFlags(const CommandLine& command_line, v1::AgentConfig* config) 
   }
 }
 
-void ApplyRunFlags(const CommandLine& command_line, AgentRunOptions* options) {
-  options->once = absl::GetFlag(FLAGS_once);
-  options->once_timeout = absl::Seconds(absl::GetFlag(FLAGS_once_timeout));
-  options->import_files = command_line.AllValues("import-events");
-  options->import_site = absl::GetFlag(FLAGS_import_site);
+absl::StatusOr<AgentRunOptions> RunOptionsFor(const CommandLine& command_line,
+                                              const v1::AgentConfig& config) {
+  auto secret = ReadEnrollSecret(config.enroll_secret_file());
+  if (!secret.ok()) return secret.status();
+  AgentRunOptions options;
+  options.config = config;
+  options.enroll_secret = *std::move(secret);
+  options.host = CollectHostFacts(config);
+  options.once = absl::GetFlag(FLAGS_once);
+  options.once_timeout = absl::Seconds(absl::GetFlag(FLAGS_once_timeout));
+  options.import_files = command_line.AllValues("import-events");
+  options.import_site = absl::GetFlag(FLAGS_import_site);
+  return options;
 }
 
 bool ListProbesRequested() { return absl::GetFlag(FLAGS_list_probes); }

@@ -22,8 +22,11 @@ absl::StatusOr<v1::AgentConfig> LoadConfigFromFlags(const std::string& default_p
 // --watch-url and --cert-dir (which replace the configured lists).
 void ApplyConfigFlags(const CommandLine& command_line, v1::AgentConfig* config);
 
-// --once, --once-timeout, --import-events (repeatable), --import-site.
-void ApplyRunFlags(const CommandLine& command_line, AgentRunOptions* options);
+// The run of a validated `config`: its enroll secret (read from the file),
+// this host's facts and the run flags (--once, --once-timeout, the
+// repeatable --import-events, --import-site).
+absl::StatusOr<AgentRunOptions> RunOptionsFor(const CommandLine& command_line,
+                                              const v1::AgentConfig& config);
 
 // --list-probes was given.
 bool ListProbesRequested();

@@ -25,7 +25,6 @@
 #include "agent/core/agent_policy.h"
 #include "agent/core/agent_runtime.h"
 #include "agent/core/config.h"
-#include "agent/core/host_facts.h"
 #include "agent/eventlog/event_channels.h"
 #include "agent/probes/probe.h"
 #include "agent/win/absl_status.h"
@@ -154,17 +153,12 @@ int RunWindowsAgent(const CommandLine& command_line, bool as_service,
     LogError("state directory: ", s.message());
     return 2;
   }
-  auto secret = ReadEnrollSecret(config->enroll_secret_file());
-  if (!secret.ok()) {
-    LogError(secret.status().message());
+  auto options = RunOptionsFor(command_line, *config);
+  if (!options.ok()) {
+    LogError(options.status().message());
     return 2;
   }
-  AgentRunOptions options;
-  options.config = *config;
-  options.enroll_secret = *secret;
-  options.host = CollectHostFacts(*config);
-  ApplyRunFlags(command_line, &options);
-  options.event_sources = StartChannels;
+  options->event_sources = StartChannels;
 
   absl::Notification stop;
   std::thread bridge([&stop_signal, &stop] {
@@ -173,7 +167,7 @@ int RunWindowsAgent(const CommandLine& command_line, bool as_service,
     }
     if (!stop.HasBeenNotified()) stop.Notify();
   });
-  const int code = RunAgent(options, stop);
+  const int code = RunAgent(*options, stop);
   if (!stop.HasBeenNotified()) stop.Notify();
   bridge.join();
   return code;
