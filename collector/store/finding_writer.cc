@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "collector/store/partitions.h"
+#include "collector/store/pattern_counters.h"
 #include "collector/store/pg_literals.h"
 #include "common/error_catalogue.h"
 #include "google/protobuf/util/json_util.h"
@@ -286,28 +287,50 @@ absl::StatusOr<WriteResult> FindingWriter::WriteOnce(const NodeBatch& batch) {
     if (!s.ok()) return fail(s);
     // The newest finding per (probe, target) of this batch replaces the
     // current state unless a newer one is already there; status_since only
-    // moves when the status changes.
+    // moves when the status changes. Counts the results whose change can
+    // move the node's pattern memberships: new ones, changed status or
+    // dimensions, and failing ones (their first/last seen).
     auto upsert = conn.Query(
-        "INSERT INTO current_state AS cs (node_id, probe, target, seq, observed_at, status, "
-        "  status_since, hresult, ca_id, template_id, url_id, summary, native_detail, detail) "
-        "SELECT DISTINCT ON (probe, target) node_id, probe, target, seq, observed_at, status, "
-        "  observed_at, hresult, ca_id, template_id, url_id, summary, native_detail, detail "
-        "FROM findings WHERE node_id = $1 AND seq > $2 AND seq <= $3 "
+        "WITH latest AS ("
+        "  SELECT DISTINCT ON (probe, target) node_id, probe, target, seq, observed_at, status, "
+        "    hresult, ca_id, template_id, url_id, summary, native_detail, detail "
+        "  FROM findings WHERE node_id = $1 AND seq > $2 AND seq <= $3 "
         // Rows of this transaction carry received_at = now() (its start
         // time): this prunes the scan to today's partition.
-        "  AND received_at = now() "
-        "ORDER BY probe, target, seq DESC "
-        "ON CONFLICT (node_id, probe, target) DO UPDATE SET seq = EXCLUDED.seq, "
-        "  observed_at = EXCLUDED.observed_at, status = EXCLUDED.status, "
-        "  status_since = CASE WHEN cs.status = EXCLUDED.status THEN cs.status_since "
-        "                      ELSE EXCLUDED.observed_at END, "
-        "  hresult = EXCLUDED.hresult, ca_id = EXCLUDED.ca_id, "
-        "  template_id = EXCLUDED.template_id, url_id = EXCLUDED.url_id, "
-        "  summary = EXCLUDED.summary, native_detail = EXCLUDED.native_detail, "
-        "  detail = EXCLUDED.detail, received_at = now() "
-        "WHERE EXCLUDED.seq > cs.seq",
+        "    AND received_at = now() "
+        "  ORDER BY probe, target, seq DESC"
+        "), previous AS ("
+        // Read with the statement's snapshot: the rows as they were before.
+        "  SELECT cs.probe, cs.target, cs.status, cs.hresult, cs.ca_id, cs.template_id, cs.url_id "
+        "  FROM current_state cs JOIN latest l ON l.probe = cs.probe AND l.target = cs.target "
+        "  WHERE cs.node_id = $1"
+        "), upserted AS ("
+        "  INSERT INTO current_state AS cs (node_id, probe, target, seq, observed_at, status, "
+        "    status_since, hresult, ca_id, template_id, url_id, summary, native_detail, detail) "
+        "  SELECT node_id, probe, target, seq, observed_at, status, observed_at, hresult, ca_id, "
+        "    template_id, url_id, summary, native_detail, detail FROM latest "
+        "  ON CONFLICT (node_id, probe, target) DO UPDATE SET seq = EXCLUDED.seq, "
+        "    observed_at = EXCLUDED.observed_at, status = EXCLUDED.status, "
+        "    status_since = CASE WHEN cs.status = EXCLUDED.status THEN cs.status_since "
+        "                        ELSE EXCLUDED.observed_at END, "
+        "    hresult = EXCLUDED.hresult, ca_id = EXCLUDED.ca_id, "
+        "    template_id = EXCLUDED.template_id, url_id = EXCLUDED.url_id, "
+        "    summary = EXCLUDED.summary, native_detail = EXCLUDED.native_detail, "
+        "    detail = EXCLUDED.detail, received_at = now() "
+        "  WHERE EXCLUDED.seq > cs.seq "
+        "  RETURNING cs.probe, cs.target, cs.status, cs.hresult, cs.ca_id, cs.template_id, "
+        "    cs.url_id"
+        ") "
+        "SELECT count(*) FROM upserted u "
+        "LEFT JOIN previous p ON p.probe = u.probe AND p.target = u.target "
+        "WHERE p.probe IS NULL OR u.status = 3 OR p.status = 3 "
+        "   OR (u.status, u.hresult, u.ca_id, u.template_id, u.url_id) IS DISTINCT FROM "
+        "      (p.status, p.hresult, p.ca_id, p.template_id, p.url_id)",
         {batch.node_id, absl::StrCat(high_water), absl::StrCat(max_stored)});
     if (!upsert.ok()) return fail(upsert.status());
+    if (upsert->GetInt64(0, 0) > 0) {
+      if (absl::Status s = RefreshPatternCounters(conn, batch.node_id); !s.ok()) return fail(s);
+    }
     if (options_.maintain_rollups) {
       // Sorted, so concurrent writers lock shared rollup rows in one order.
       auto rollup = conn.Query(
@@ -345,14 +368,18 @@ absl::StatusOr<WriteResult> FindingWriter::WriteOnce(const NodeBatch& batch) {
     depth = absl::StrCat(batch.stats->spool_depth());
     dropped = absl::StrCat(batch.stats->spool_dropped_total());
   }
+  // oldest_result_at lets a windowed pattern query find the nodes whose
+  // results went stale; it only moves when results were stored.
   auto update = conn.Query(
       "UPDATE nodes SET durable_through_seq = $2, last_seen_at = now(), "
       "  rejected_total = rejected_total + $3, "
       "  spool_depth = COALESCE($4::bigint, spool_depth), "
-      "  spool_dropped_total = COALESCE($5::bigint, spool_dropped_total) "
+      "  spool_dropped_total = COALESCE($5::bigint, spool_dropped_total), "
+      "  oldest_result_at = CASE WHEN $6::bool THEN (SELECT min(observed_at) FROM current_state "
+      "                     WHERE node_id = $1) ELSE oldest_result_at END "
       "WHERE node_id = $1",
       {batch.node_id, absl::StrCat(new_mark), absl::StrCat(rejected_seqs.size()), depth,
-       dropped});
+       dropped, result.stored > 0 ? "true" : "false"});
   if (!update.ok()) return fail(update.status());
   if (absl::Status s = conn.Commit(); !s.ok()) return fail(s);
   result.durable_through_seq = new_mark;
