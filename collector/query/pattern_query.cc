@@ -87,9 +87,9 @@ constexpr char kStalePairs[] =
     "    f.fail_since AS fresh_since, f.fail_seen AS fresh_seen "
     "  FROM (SELECT * FROM pattern_members "
     "        WHERE group_by = $2 AND node_id IN (SELECT node_id FROM stale)) a "
-    "  FULL JOIN (SELECT * FROM pattern_members_of(ARRAY(SELECT node_id FROM stale), "
-    "                                              now() - make_interval(secs => $1::int)) "
-    "             WHERE group_by = $2) f "
+    "  FULL JOIN (SELECT m.* FROM stale s CROSS JOIN LATERAL "
+    "               pattern_members_of(s.node_id, now() - make_interval(secs => $1::int)) m "
+    "             WHERE m.group_by = $2) f "
     "    ON f.node_id = a.node_id AND f.key = a.key"
     ")";
 
@@ -110,6 +110,13 @@ std::string UrlKindOf(v1::GroupBy by) {
   return by == v1::GROUP_BY_URL ? "COALESCE((SELECT u.kind FROM urls u WHERE u.url = p.key), 0)"
                                 : "0";
 }
+
+
+// ListPatterns inside the caller's transaction.
+absl::StatusOr<v1::ListPatternsResponse> ReadPatterns(store::PgConnection& conn,
+                                                      const v1::ListPatternsRequest& request,
+                                                      const BlameThresholds& thresholds,
+                                                      uint32_t offset);
 
 }  // namespace
 
@@ -178,6 +185,32 @@ absl::StatusOr<v1::ListPatternsResponse> ListPatterns(store::PgConnection& conn,
   if (request.max_age_seconds() > static_cast<uint32_t>(std::numeric_limits<int32_t>::max())) {
     return absl::InvalidArgumentError("max_age_seconds is larger than 2147483647");
   }
+  if (conn.InTransaction()) return ReadPatterns(conn, request, thresholds, *offset);
+  // One snapshot and one now() for all statements, so the page, its
+  // breakdown and its evidence agree. Without JIT: these are index lookups
+  // whose estimates can still cross the JIT threshold, and compiling them
+  // would cost more than running them.
+  absl::Status s =
+      conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL jit = off");
+  if (!s.ok()) {
+    (void)conn.Rollback();
+    return s;
+  }
+  auto response = ReadPatterns(conn, request, thresholds, *offset);
+  if (!response.ok()) {
+    (void)conn.Rollback();  // the query's error is the one worth reporting
+    return response.status();
+  }
+  if (s = conn.Commit(); !s.ok()) return s;
+  return response;
+}
+
+namespace {
+
+absl::StatusOr<v1::ListPatternsResponse> ReadPatterns(store::PgConnection& conn,
+                                                      const v1::ListPatternsRequest& request,
+                                                      const BlameThresholds& thresholds,
+                                                      uint32_t offset) {
   const uint32_t page_size = PageSize(request.page_size());
   // $1 and $2 of every statement below.
   const std::string max_age = absl::StrCat(request.max_age_seconds());
@@ -231,12 +264,12 @@ absl::StatusOr<v1::ListPatternsResponse> ListPatterns(store::PgConnection& conn,
           // The newest observation holds the newest failing result: outside
           // the window only if nothing inside it fails.
           "LEFT JOIN LATERAL ("
-          "  SELECT r.summary, r.probe FROM pattern_results(ARRAY[last.node_id], NULL) r "
+          "  SELECT r.summary, r.probe FROM pattern_results(last.node_id, '-infinity') r "
           "  WHERE r.group_by = $2 AND r.key = p.key AND r.status = ", kFail,
           "  ORDER BY r.observed_at DESC, r.probe, r.target LIMIT 1) ex ON true "
           "ORDER BY p.failing DESC, p.warning DESC, p.key"),
       {max_age, group_by, request.include_healthy() ? "true" : "false",
-       absl::StrCat(page_size + 1), absl::StrCat(*offset)});
+       absl::StrCat(page_size + 1), absl::StrCat(offset)});
   if (!groups.ok()) return groups.status();
   const int rows = std::min<int>(groups->rows(), static_cast<int>(page_size));
   std::vector<std::string> keys;
@@ -305,11 +338,17 @@ absl::StatusOr<v1::ListPatternsResponse> ListPatterns(store::PgConnection& conn,
             "    AND m.node_id NOT IN (SELECT node_id FROM stale) "
             "  UNION ALL SELECT key, node_id FROM stale_pairs "
             "  WHERE key = ANY ($3::text[]) AND fresh_failing > 0"
-            "), per_node AS (SELECT node_id, "
-            "  avg((status = ", kFail, ")::int) AS share, "
-            "  bool_or(probe = 'clock' AND status = ", kFail, ") AS clock "
-            "  FROM current_state WHERE node_id IN (SELECT node_id FROM failing) "
-            "  GROUP BY node_id) "
+            // The share of all of a host's current results that fail is
+            // in its host-grouping membership (the same numeric as
+            // avg((status = FAIL)::int) over its results); the clock check
+            // is one index lookup.
+            "), per_node AS (SELECT f.node_id, "
+            "  m.failing_results::numeric / m.results AS share, "
+            "  EXISTS (SELECT 1 FROM current_state c WHERE c.node_id = f.node_id "
+            "    AND c.probe = 'clock' AND c.status = ", kFail, ") AS clock "
+            "  FROM (SELECT DISTINCT node_id FROM failing) f "
+            "  JOIN pattern_members m ON m.node_id = f.node_id AND m.group_by = ",
+            static_cast<int>(v1::GROUP_BY_HOST), ") "
             "SELECT f.key, avg(p.share), bool_or(p.clock) FROM failing f "
             "JOIN per_node p USING (node_id) GROUP BY f.key"),
         {max_age, group_by, store::PgTextArray(small_keys)});
@@ -406,8 +445,10 @@ absl::StatusOr<v1::ListPatternsResponse> ListPatterns(store::PgConnection& conn,
                    static_cast<int64_t>(it->second.second));
     }
   }
-  if (groups->rows() > rows) response.set_next_page_token(EncodePageToken(*offset + rows));
+  if (groups->rows() > rows) response.set_next_page_token(EncodePageToken(offset + rows));
   return response;
 }
+
+}  // namespace
 
 }  // namespace pkiwatch::query

@@ -14,7 +14,7 @@ constexpr char kRefreshSql[] = R"sql(
 WITH fresh AS (
   SELECT group_by, key, site, results, failing_results, warning_results, fail_since,
          fail_seen, fail_hresults
-  FROM pattern_members_of(ARRAY[$1::uuid], NULL)
+  FROM pattern_members_of($1::uuid, '-infinity')
 ), old AS (
   SELECT group_by, key, site, results, failing_results, warning_results, fail_since,
          fail_seen, fail_hresults

@@ -216,11 +216,12 @@ class PatternCountersTest : public ::testing::Test {
   // what a rebuild from current_state gives.
   void ExpectCountersMatchARebuild() {
     for (const char* sql : {
-             "SELECT count(*) FROM ((SELECT * FROM pattern_members EXCEPT "
-             "  SELECT * FROM pattern_members_of(NULL, NULL)) UNION ALL "
-             " (SELECT * FROM pattern_members_of(NULL, NULL) EXCEPT "
-             "  SELECT * FROM pattern_members)) x",
-             "WITH m AS (SELECT * FROM pattern_members_of(NULL, NULL)), "
+             "WITH m AS (SELECT m.* FROM nodes n, "
+             "           LATERAL pattern_members_of(n.node_id, '-infinity') m) "
+             "SELECT count(*) FROM ((TABLE pattern_members EXCEPT TABLE m) UNION ALL "
+             "  (TABLE m EXCEPT TABLE pattern_members)) x",
+             "WITH m AS (SELECT m.* FROM nodes n, "
+             "           LATERAL pattern_members_of(n.node_id, '-infinity') m), "
              "want AS ("
              " SELECT group_by, key, '' AS site, 0::bigint AS hresult, "
              "   count(*) FILTER (WHERE failing_results > 0) AS f, "

@@ -5,11 +5,12 @@
 -- covers and how many of them fail, warn and probe it. Queries then read a
 -- page of keys instead of aggregating every current result.
 
--- The group keys of a node's current results, one row per result and
--- grouping it belongs to; keys exactly as the live pattern query names them
--- (collector/query/pattern_query.cc, GroupingFor). p_nodes NULL: all nodes;
--- p_after not NULL: only results observed after it (a query window).
-CREATE FUNCTION pattern_results(p_nodes uuid[], p_after timestamptz)
+-- The group keys of one node's current results observed after p_after
+-- ('-infinity': all of them), one row per result and grouping it belongs to;
+-- keys exactly as the live pattern query names them
+-- (collector/query/pattern_query.cc, GroupingFor). Per node and inlined by
+-- the planner, so a call costs index lookups of that node's rows.
+CREATE FUNCTION pattern_results(p_node uuid, p_after timestamptz)
 RETURNS TABLE (group_by smallint, key text, node_id uuid, site text, probe text, target text,
                status smallint, status_since timestamptz, observed_at timestamptz,
                hresult bigint, summary text)
@@ -20,8 +21,7 @@ LANGUAGE sql STABLE AS $$
            CASE WHEN n.site <> '' THEN n.site ELSE '(no site)' END AS site,
            CASE WHEN n.hostname <> '' THEN n.hostname ELSE n.node_id::text END AS host
     FROM current_state cs JOIN nodes n ON n.node_id = cs.node_id
-    WHERE (p_nodes IS NULL OR cs.node_id = ANY (p_nodes))
-      AND (p_after IS NULL OR cs.observed_at > p_after))
+    WHERE cs.node_id = p_node AND cs.observed_at > p_after)
   SELECT 1::smallint, u.url, s.node_id, s.site, s.probe, s.target, s.status, s.status_since,
          s.observed_at, s.hresult, s.summary
   FROM s JOIN urls u ON u.url_id = s.url_id
@@ -70,8 +70,9 @@ CREATE INDEX pattern_members_fail_since
 CREATE INDEX pattern_members_fail_seen
   ON pattern_members (group_by, key, fail_seen DESC, node_id) WHERE failing_results > 0;
 
--- pattern_members as it should be, computed from current_state.
-CREATE FUNCTION pattern_members_of(p_nodes uuid[], p_after timestamptz)
+-- One node's pattern_members as they should be, computed from its current
+-- results observed after p_after.
+CREATE FUNCTION pattern_members_of(p_node uuid, p_after timestamptz)
 RETURNS TABLE (node_id uuid, group_by smallint, key text, site text, results integer,
                failing_results integer, warning_results integer, fail_since timestamptz,
                fail_seen timestamptz, fail_hresults bigint[])
@@ -83,7 +84,7 @@ LANGUAGE sql STABLE AS $$
          max(r.observed_at) FILTER (WHERE r.status = 3),
          COALESCE(array_agg(DISTINCT r.hresult ORDER BY r.hresult)
                     FILTER (WHERE r.status = 3 AND r.hresult <> 0), '{}')
-  FROM pattern_results(p_nodes, p_after) r
+  FROM pattern_results(p_node, p_after) r
   GROUP BY r.node_id, r.group_by, r.key
 $$;
 
@@ -121,7 +122,8 @@ CREATE FUNCTION pattern_counters_rebuild() RETURNS void LANGUAGE sql AS $$
   LOCK TABLE nodes IN EXCLUSIVE MODE;
   DELETE FROM pattern_members;
   DELETE FROM pattern_counts;
-  INSERT INTO pattern_members SELECT * FROM pattern_members_of(NULL, NULL);
+  INSERT INTO pattern_members
+  SELECT m.* FROM nodes n CROSS JOIN LATERAL pattern_members_of(n.node_id, '-infinity') m;
   INSERT INTO pattern_counts (group_by, key, site, hresult, failing_hosts, warning_hosts,
                               total_hosts)
   SELECT group_by, key, '', 0, count(*) FILTER (WHERE failing_results > 0),
