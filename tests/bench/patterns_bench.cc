@@ -1,14 +1,19 @@
 // ListPatterns latency on a large synthetic fleet: nodes in sites, CRL and
 // certificate results over URLs, CAs, templates and errors, raw findings
-// spread over 30 days. Prints p50/p95 per grouping for a 24 h and a 30 day
-// window. Asserts nothing about time.
+// spread over 30 days with their hourly rollups. Prints p50/p95 per grouping
+// for a 24 h and a 30 day window. Asserts nothing about time.
 //
 // usage: patterns_bench [--nodes N] [--targets-per-node N] [--findings N] [--runs N]
+//                       [--stale-nodes N]
+// --stale-nodes: that many hosts also hold one result 40 days old, which
+// both windows must leave out (the query corrects the counters for them).
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -25,6 +30,8 @@ struct Args {
   int targets = 10;
   int64_t findings = 10000000;
   int runs = 20;
+  int stale_nodes = 0;
+  std::string dsn;  // measure an already populated database instead
 };
 
 Args ParseArgs(int argc, char** argv) {
@@ -35,6 +42,8 @@ Args ParseArgs(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--targets-per-node")) a.targets = static_cast<int>(v);
     if (!std::strcmp(argv[i], "--findings")) a.findings = v;
     if (!std::strcmp(argv[i], "--runs")) a.runs = static_cast<int>(v);
+    if (!std::strcmp(argv[i], "--stale-nodes")) a.stale_nodes = static_cast<int>(v);
+    if (!std::strcmp(argv[i], "--dsn")) a.dsn = argv[i + 1];
   }
   return a;
 }
@@ -70,6 +79,16 @@ absl::Status Populate(store::PgConnection& c, const Args& a) {
                "FROM generate_series(1, ", n, ") i, generate_series(1, ", t, ") j, "
                "LATERAL (SELECT CASE WHEN j <= 2 THEN j ELSE 1 + (i * 31 + j * 17) % 200 END AS u) x "
                "ON CONFLICT DO NOTHING"),
+           // Hosts that stopped probing one target 40 days ago.
+           absl::StrCat(
+               "INSERT INTO current_state (node_id, probe, target, seq, observed_at, status, "
+               "status_since, hresult, ca_id, template_id, url_id, summary) "
+               "SELECT md5('node' || i)::uuid, 'aia', 'gone', 0, now() - interval '40 days', "
+               "CASE WHEN i % 2 = 0 THEN 3 ELSE 1 END, now() - interval '41 days', "
+               "CASE WHEN i % 2 = 0 THEN 2148081683 ELSE 0 END, 1, NULL, 1 + i % 200, 'gone' "
+               "FROM generate_series(1, ", a.stale_nodes, ") i"),
+           // What the writer keeps beside current_state.
+           std::string("SELECT pattern_counters_rebuild()"),
            // Raw findings over 30 days.
            absl::StrCat(
                "INSERT INTO findings (node_id, seq, observed_at, probe, target, status, hresult, "
@@ -79,6 +98,14 @@ absl::Status Populate(store::PgConnection& c, const Args& a) {
                "CASE WHEN k % 13 = 0 THEN 3 ELSE 1 END, "
                "CASE WHEN k % 13 = 0 THEN 2148081683 ELSE 0 END, "
                "1 + k % 10, 1 + k % 20, 1 + k % 200 FROM generate_series(1, ", f, ") k"),
+           // The hourly rollups the writer would have kept for them.
+           std::string(
+               "INSERT INTO finding_rollups_hourly (bucket, probe, status, hresult, ca_id, "
+               "template_id, url_id, site, findings) "
+               "SELECT date_trunc('hour', f.observed_at), f.probe, f.status, f.hresult, "
+               "COALESCE(f.ca_id, 0), COALESCE(f.template_id, 0), COALESCE(f.url_id, 0), n.site, "
+               "count(*) FROM findings f JOIN nodes n ON n.node_id = f.node_id "
+               "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"),
            std::string("ANALYZE"),
        }) {
     if (absl::Status s = c.Exec(sql); !s.ok()) return s;
@@ -87,24 +114,38 @@ absl::Status Populate(store::PgConnection& c, const Args& a) {
 }
 
 int Run(const Args& a) {
-  auto pg = testing::TestPostgres::Start();
-  if (!pg.ok()) {
-    std::fprintf(stderr, "%s\n", pg.status().ToString().c_str());
-    return 1;
+  std::unique_ptr<testing::TestPostgres> pg;
+  std::unique_ptr<store::PgConnection> conn;
+  if (!a.dsn.empty()) {
+    auto c = store::PgConnection::Connect(a.dsn);
+    if (!c.ok()) {
+      std::fprintf(stderr, "%s\n", c.status().ToString().c_str());
+      return 1;
+    }
+    conn = *std::move(c);
+    std::printf("patterns_bench: database %s as populated before\n", a.dsn.c_str());
+  } else {
+    auto started = testing::TestPostgres::Start();
+    if (!started.ok()) {
+      std::fprintf(stderr, "%s\n", started.status().ToString().c_str());
+      return 1;
+    }
+    pg = *std::move(started);
+    auto dsn = pg->CreateDatabase();
+    if (!dsn.ok()) return 1;
+    auto c = store::PgConnection::Connect(*dsn);
+    if (!c.ok() || !store::ApplyMigrations(**c).ok()) return 1;
+    conn = *std::move(c);
+    const absl::Time start = absl::Now();
+    if (absl::Status s = Populate(*conn, a); !s.ok()) {
+      std::fprintf(stderr, "populate: %s\n", s.ToString().c_str());
+      return 1;
+    }
+    std::printf("patterns_bench: %d nodes x %d targets current state, %d stale hosts, "
+                "%lld raw findings (generated in %.0f s)\n",
+                a.nodes, a.targets, a.stale_nodes, static_cast<long long>(a.findings),
+                absl::ToDoubleSeconds(absl::Now() - start));
   }
-  auto dsn = (*pg)->CreateDatabase();
-  if (!dsn.ok()) return 1;
-  auto conn = store::PgConnection::Connect(*dsn);
-  if (!conn.ok() || !store::ApplyMigrations(**conn).ok()) return 1;
-  const absl::Time start = absl::Now();
-  if (absl::Status s = Populate(**conn, a); !s.ok()) {
-    std::fprintf(stderr, "populate: %s\n", s.ToString().c_str());
-    return 1;
-  }
-  std::printf("patterns_bench: %d nodes x %d targets current state, %lld raw findings "
-              "(generated in %.0f s)\n",
-              a.nodes, a.targets, static_cast<long long>(a.findings),
-              absl::ToDoubleSeconds(absl::Now() - start));
   std::fflush(stdout);
   for (uint32_t window : {86400u, 2592000u}) {
     for (const char* by : {"url", "ca", "template", "error", "site", "host"}) {
@@ -115,7 +156,7 @@ int Run(const Args& a) {
       size_t patterns = 0;
       for (int i = 0; i < a.runs; ++i) {
         const absl::Time t0 = absl::Now();
-        auto r = query::ListPatterns(**conn, request);
+        auto r = query::ListPatterns(*conn, request);
         ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
         if (!r.ok()) {
           std::fprintf(stderr, "%s: %s\n", by, r.status().ToString().c_str());
