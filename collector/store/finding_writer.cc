@@ -270,6 +270,7 @@ absl::StatusOr<WriteResult> FindingWriter::WriteOnce(const NodeBatch& batch) {
   WriteResult result;
   std::string copy;
   uint64_t max_stored = 0;
+  bool stored_failing = false;
   for (const AcceptedFinding& a : batch.accepted) {
     if (a.seq <= high_water) {
       ++result.duplicates;
@@ -277,6 +278,7 @@ absl::StatusOr<WriteResult> FindingWriter::WriteOnce(const NodeBatch& batch) {
     }
     AppendCopyRow(batch.node_id, a, ids.ca, ids.tmpl, ids.url, &copy);
     ++result.stored;
+    stored_failing = stored_failing || a.finding.status() == v1::STATUS_FAIL;
     max_stored = std::max(max_stored, a.seq);
   }
   if (result.stored > 0) {
@@ -344,6 +346,21 @@ absl::StatusOr<WriteResult> FindingWriter::WriteOnce(const NodeBatch& batch) {
           "DO UPDATE SET findings = r.findings + EXCLUDED.findings",
           {batch.node_id, absl::StrCat(high_water), absl::StrCat(max_stored), site});
       if (!rollup.ok()) return fail(rollup.status());
+      if (stored_failing) {
+        // The same failing rows per day, for trends over long windows.
+        auto daily = conn.Query(
+            "INSERT INTO failing_rollups_daily AS r (day, hresult, ca_id, template_id, url_id, "
+            "  site, findings) "
+            "SELECT date_trunc('day', observed_at), hresult, COALESCE(ca_id, 0), "
+            "  COALESCE(template_id, 0), COALESCE(url_id, 0), $4, count(*) "
+            "FROM findings WHERE node_id = $1 AND seq > $2 AND seq <= $3 AND received_at = now() "
+            "  AND status = 3 "
+            "GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5 "
+            "ON CONFLICT (day, hresult, ca_id, template_id, url_id, site) "
+            "DO UPDATE SET findings = r.findings + EXCLUDED.findings",
+            {batch.node_id, absl::StrCat(high_water), absl::StrCat(max_stored), site});
+        if (!daily.ok()) return fail(daily.status());
+      }
     }
   }
 

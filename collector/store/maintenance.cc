@@ -36,10 +36,19 @@ absl::Status Maintenance::RunOnce() {
   if (!dropped->empty()) {
     LogInfo("retention: dropped ", absl::StrJoin(*dropped, ", "));
   }
-  auto rollups = (*lease)->Query(
-      "DELETE FROM finding_rollups_hourly WHERE bucket < now() - make_interval(secs => $1)",
-      {absl::StrCat(absl::ToInt64Seconds(options_.rollup_retention))});
-  return rollups.status();
+  // Whole days only, from both rollups alike, so every day still kept in
+  // the daily rollups is the sum of its hourly rows.
+  const std::string retention = absl::StrCat(absl::ToInt64Seconds(options_.rollup_retention));
+  auto hourly = (*lease)->Query(
+      "DELETE FROM finding_rollups_hourly "
+      "WHERE bucket < date_trunc('day', now() - make_interval(secs => $1))",
+      {retention});
+  if (!hourly.ok()) return hourly.status();
+  auto daily = (*lease)->Query(
+      "DELETE FROM failing_rollups_daily "
+      "WHERE day < date_trunc('day', now() - make_interval(secs => $1))",
+      {retention});
+  return daily.status();
 }
 
 void Maintenance::Loop() {
