@@ -105,6 +105,25 @@ constexpr char kKeyDeltas[] =
     "  FROM stale_pairs GROUP BY key"
     ")";
 
+// The trend's windows ($1: their length in seconds) as hourly buckets:
+// the current one from `cur` on, the previous one from `prev` to `cur`.
+// Whole days (daily rollups) cover [cur_day, ...) and, when the previous
+// window holds a whole day (has_days), [prev_day, cur_floor); hourly
+// rollups cover the rest: [cur, cur_day), [prev, prev_day) and
+// [cur_floor, cur), or all of [prev, cur) without whole days.
+constexpr char kTrendSpans[] =
+    "spans AS ("
+    "  SELECT cur, prev, cur_floor, cur_day, prev_day, prev_day <= cur_floor AS has_days "
+    "  FROM (SELECT cur, prev, date_trunc('day', cur) AS cur_floor, "
+    "          CASE WHEN date_trunc('day', cur) = cur THEN cur "
+    "               ELSE date_trunc('day', cur) + interval '1 day' END AS cur_day, "
+    "          CASE WHEN date_trunc('day', prev) = prev THEN prev "
+    "               ELSE date_trunc('day', prev) + interval '1 day' END AS prev_day "
+    "        FROM (SELECT date_trunc('hour', now() - make_interval(secs => $1::int)) AS cur, "
+    "                date_trunc('hour', now() - make_interval(secs => 2 * $1::int)) AS prev) w"
+    "       ) d"
+    ")";
+
 // The URL kind of a page key (alias p), for the URL grouping only.
 std::string UrlKindOf(v1::GroupBy by) {
   return by == v1::GROUP_BY_URL ? "COALESCE((SELECT u.kind FROM urls u WHERE u.url = p.key), 0)"
@@ -182,8 +201,11 @@ absl::StatusOr<v1::ListPatternsResponse> ListPatterns(store::PgConnection& conn,
   if (absl::Status s = GroupingFor(request.by()).status(); !s.ok()) return s;
   auto offset = DecodePageToken(request.page_token());
   if (!offset.ok()) return offset.status();
-  if (request.max_age_seconds() > static_cast<uint32_t>(std::numeric_limits<int32_t>::max())) {
-    return absl::InvalidArgumentError("max_age_seconds is larger than 2147483647");
+  // The trend looks back twice the window, in PostgreSQL integers.
+  constexpr uint32_t kMaxAge = std::numeric_limits<int32_t>::max() / 2;
+  if (request.max_age_seconds() > kMaxAge) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_age_seconds must be at most ", kMaxAge, " (about 34 years)"));
   }
   if (conn.InTransaction()) return ReadPatterns(conn, request, thresholds, *offset);
   // One snapshot and one now() for all statements, so the page, its
@@ -362,23 +384,43 @@ absl::StatusOr<v1::ListPatternsResponse> ReadPatterns(store::PgConnection& conn,
   }
 
   // Trend: failing observations in this and the previous window, from the
-  // hourly rollups the writer keeps (never a scan of the raw findings).
+  // rollups the writer keeps (never a scan of the raw findings): the hourly
+  // rows at the windows' edges and, for the whole days in between, the daily
+  // rows that sum them.
   absl::flat_hash_map<std::string, std::pair<uint64_t, uint64_t>> trend;
   const char* rollup_key = RollupKey(request.by());
   if (request.max_age_seconds() > 0 && rollup_key != nullptr) {
     auto history = conn.Query(
         absl::StrCat(
+            "WITH ", kTrendSpans, ", failing (bucket, hresult, ca_id, template_id, url_id, site, "
+            "  findings) AS ("
+            "  SELECT r.bucket, r.hresult, r.ca_id, r.template_id, r.url_id, r.site, r.findings "
+            "  FROM spans e JOIN finding_rollups_hourly r ON r.bucket >= e.cur "
+            "    AND r.bucket < e.cur_day WHERE r.status = ", kFail,
+            "  UNION ALL "
+            "  SELECT r.bucket, r.hresult, r.ca_id, r.template_id, r.url_id, r.site, r.findings "
+            "  FROM spans e JOIN finding_rollups_hourly r ON r.bucket >= e.prev "
+            "    AND r.bucket < CASE WHEN e.has_days THEN e.prev_day ELSE e.cur END "
+            "  WHERE r.status = ", kFail,
+            "  UNION ALL "
+            "  SELECT r.bucket, r.hresult, r.ca_id, r.template_id, r.url_id, r.site, r.findings "
+            "  FROM spans e JOIN finding_rollups_hourly r ON r.bucket >= e.cur_floor "
+            "    AND r.bucket < e.cur WHERE e.has_days AND r.status = ", kFail,
+            "  UNION ALL "
+            "  SELECT r.day, r.hresult, r.ca_id, r.template_id, r.url_id, r.site, r.findings "
+            "  FROM spans e JOIN failing_rollups_daily r ON r.day >= e.cur_day "
+            "  UNION ALL "
+            "  SELECT r.day, r.hresult, r.ca_id, r.template_id, r.url_id, r.site, r.findings "
+            "  FROM spans e JOIN failing_rollups_daily r ON r.day >= e.prev_day "
+            "    AND r.day < e.cur_floor WHERE e.has_days"
+            ") "
             "SELECT ", rollup_key, " AS key, "
-            "COALESCE(sum(r.findings) FILTER (WHERE r.bucket >= date_trunc('hour', now() - "
-            "  make_interval(secs => $1::int))), 0), "
-            "COALESCE(sum(r.findings) FILTER (WHERE r.bucket < date_trunc('hour', now() - "
-            "  make_interval(secs => $1::int))), 0) "
-            "FROM finding_rollups_hourly r "
+            "  COALESCE(sum(r.findings) FILTER (WHERE r.bucket >= e.cur), 0), "
+            "  COALESCE(sum(r.findings) FILTER (WHERE r.bucket < e.cur), 0) "
+            "FROM spans e CROSS JOIN failing r "
             "LEFT JOIN urls u ON u.url_id = r.url_id LEFT JOIN cas c ON c.ca_id = r.ca_id "
             "LEFT JOIN templates t ON t.template_id = r.template_id "
-            "WHERE r.status = ", kFail,
-            " AND r.bucket >= date_trunc('hour', now() - make_interval(secs => 2 * $1::int)) "
-            " AND ", rollup_key, " = ANY($2::text[]) GROUP BY 1"),
+            "WHERE ", rollup_key, " = ANY($2::text[]) GROUP BY 1"),
         {max_age, key_array});
     if (!history.ok()) return history.status();
     for (int r = 0; r < history->rows(); ++r) {

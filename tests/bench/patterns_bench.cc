@@ -106,6 +106,12 @@ absl::Status Populate(store::PgConnection& c, const Args& a) {
                "COALESCE(f.ca_id, 0), COALESCE(f.template_id, 0), COALESCE(f.url_id, 0), n.site, "
                "count(*) FROM findings f JOIN nodes n ON n.node_id = f.node_id "
                "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"),
+           std::string(
+               "INSERT INTO failing_rollups_daily (day, hresult, ca_id, template_id, url_id, "
+               "site, findings) "
+               "SELECT date_trunc('day', bucket), hresult, ca_id, template_id, url_id, site, "
+               "sum(findings) FROM finding_rollups_hourly WHERE status = 3 "
+               "GROUP BY 1, 2, 3, 4, 5, 6"),
            std::string("ANALYZE"),
        }) {
     if (absl::Status s = c.Exec(sql); !s.ok()) return s;
