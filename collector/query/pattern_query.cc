@@ -67,7 +67,7 @@ const char* RollupKey(v1::GroupBy by) {
 }
 
 // The correction a query window needs (statement parameters $1 max age in
-// seconds, 0 for none, and $2 group_by). pattern_counts count every current
+// seconds, 0 for none, and $2 group_by). The host counts count every current
 // result; a window drops the results observed at or before its start. Only
 // nodes holding such a stale result ("stale", found through
 // nodes.oldest_result_at) can count differently, so for each of them and
@@ -233,6 +233,9 @@ absl::StatusOr<v1::ListPatternsResponse> ReadPatterns(store::PgConnection& conn,
                                                       const v1::ListPatternsRequest& request,
                                                       const BlameThresholds& thresholds,
                                                       uint32_t offset) {
+  auto found = GroupingFor(request.by());
+  if (!found.ok()) return found.status();
+  const Grouping& grouping = *found;
   const uint32_t page_size = PageSize(request.page_size());
   // $1 and $2 of every statement below.
   const std::string max_age = absl::StrCat(request.max_age_seconds());
@@ -247,13 +250,12 @@ absl::StatusOr<v1::ListPatternsResponse> ReadPatterns(store::PgConnection& conn,
           "  SELECT d.key, COALESCE(c.failing_hosts, 0) + d.failing AS failing, "
           "    COALESCE(c.warning_hosts, 0) + d.warning AS warning, "
           "    COALESCE(c.total_hosts, 0) + d.total AS total "
-          "  FROM key_deltas d LEFT JOIN pattern_counts c ON c.group_by = $2 AND c.key = d.key "
-          "    AND c.site = '' AND c.hresult = 0"
+          "  FROM key_deltas d LEFT JOIN pattern_counts c ON c.group_by = $2 AND c.key = d.key"
           "), untouched AS ("
           // Keys no stale node is in: the stored counts, in index order.
           "  SELECT key, failing_hosts AS failing, warning_hosts AS warning, "
           "    total_hosts AS total FROM pattern_counts "
-          "  WHERE group_by = $2 AND site = '' AND hresult = 0 AND total_hosts > 0 "
+          "  WHERE group_by = $2 AND total_hosts > 0 "
           "    AND failing_hosts >= CASE WHEN $3::bool THEN 0 ELSE 1 END "
           "    AND key NOT IN (SELECT key FROM key_deltas) "
           "  ORDER BY failing_hosts DESC, warning_hosts DESC, key LIMIT $4::bigint + $5::bigint"
@@ -286,9 +288,11 @@ absl::StatusOr<v1::ListPatternsResponse> ReadPatterns(store::PgConnection& conn,
           // The newest observation holds the newest failing result: outside
           // the window only if nothing inside it fails.
           "LEFT JOIN LATERAL ("
-          "  SELECT r.summary, r.probe FROM pattern_results(last.node_id, '-infinity') r "
-          "  WHERE r.group_by = $2 AND r.key = p.key AND r.status = ", kFail,
-          "  ORDER BY r.observed_at DESC, r.probe, r.target LIMIT 1) ex ON true "
+          "  SELECT cs.summary, cs.probe FROM current_state cs "
+          "  JOIN nodes n ON n.node_id = cs.node_id ", grouping.join,
+          "  WHERE cs.node_id = last.node_id AND ", grouping.where, " AND ", grouping.key,
+          "    = p.key AND cs.status = ", kFail,
+          "  ORDER BY cs.observed_at DESC, cs.probe, cs.target LIMIT 1) ex ON true "
           "ORDER BY p.failing DESC, p.warning DESC, p.key"),
       {max_age, group_by, request.include_healthy() ? "true" : "false",
        absl::StrCat(page_size + 1), absl::StrCat(offset)});
@@ -313,8 +317,7 @@ absl::StatusOr<v1::ListPatternsResponse> ReadPatterns(store::PgConnection& conn,
           "  UNION ALL SELECT s.key, '', h, 1, 0 FROM stale_pairs s, unnest(s.fresh_hresults) h"
           "), counted AS ("
           "  SELECT key, site, hresult, failing_hosts AS failing, total_hosts AS total "
-          "  FROM pattern_counts WHERE group_by = $2 AND key = ANY ($3::text[]) "
-          "    AND (site <> '' OR hresult <> 0) "
+          "  FROM pattern_breakdown WHERE group_by = $2 AND key = ANY ($3::text[]) "
           "  UNION ALL SELECT * FROM delta WHERE key = ANY ($3::text[])"
           ") "
           "SELECT key, site, hresult, sum(failing), sum(total) FROM counted "

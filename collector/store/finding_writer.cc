@@ -289,9 +289,11 @@ absl::StatusOr<WriteResult> FindingWriter::WriteOnce(const NodeBatch& batch) {
     if (!s.ok()) return fail(s);
     // The newest finding per (probe, target) of this batch replaces the
     // current state unless a newer one is already there; status_since only
-    // moves when the status changes. Counts the results whose change can
-    // move the node's pattern memberships: new ones, changed status or
-    // dimensions, and failing ones (their first/last seen).
+    // moves when the status changes. Counts the results that move the
+    // node's pattern memberships: new ones, changed status, error or
+    // dimensions, and failing ones observed earlier than before (these need
+    // the memberships recomputed); and the failing ones (these at least
+    // move the newest failing observation).
     auto upsert = conn.Query(
         "WITH latest AS ("
         "  SELECT DISTINCT ON (probe, target) node_id, probe, target, seq, observed_at, status, "
@@ -301,11 +303,6 @@ absl::StatusOr<WriteResult> FindingWriter::WriteOnce(const NodeBatch& batch) {
         // time): this prunes the scan to today's partition.
         "    AND received_at = now() "
         "  ORDER BY probe, target, seq DESC"
-        "), previous AS ("
-        // Read with the statement's snapshot: the rows as they were before.
-        "  SELECT cs.probe, cs.target, cs.status, cs.hresult, cs.ca_id, cs.template_id, cs.url_id "
-        "  FROM current_state cs JOIN latest l ON l.probe = cs.probe AND l.target = cs.target "
-        "  WHERE cs.node_id = $1"
         "), upserted AS ("
         "  INSERT INTO current_state AS cs (node_id, probe, target, seq, observed_at, status, "
         "    status_since, hresult, ca_id, template_id, url_id, summary, native_detail, detail) "
@@ -319,19 +316,33 @@ absl::StatusOr<WriteResult> FindingWriter::WriteOnce(const NodeBatch& batch) {
         "    template_id = EXCLUDED.template_id, url_id = EXCLUDED.url_id, "
         "    summary = EXCLUDED.summary, native_detail = EXCLUDED.native_detail, "
         "    detail = EXCLUDED.detail, received_at = now() "
-        "  WHERE EXCLUDED.seq > cs.seq "
-        "  RETURNING cs.probe, cs.target, cs.status, cs.hresult, cs.ca_id, cs.template_id, "
-        "    cs.url_id"
+        // Always true: stored rows are at or below the high-water mark.
+        "  WHERE EXCLUDED.seq > cs.seq"
         ") "
-        "SELECT count(*) FROM upserted u "
-        "LEFT JOIN previous p ON p.probe = u.probe AND p.target = u.target "
-        "WHERE p.probe IS NULL OR u.status = 3 OR p.status = 3 "
-        "   OR (u.status, u.hresult, u.ca_id, u.template_id, u.url_id) IS DISTINCT FROM "
-        "      (p.status, p.hresult, p.ca_id, p.template_id, p.url_id)",
+        // current_state as the statement's snapshot shows it: before the upsert.
+        "SELECT count(*) FILTER (WHERE p.probe IS NULL "
+        "    OR (l.status, l.hresult, l.ca_id, l.template_id, l.url_id) IS DISTINCT FROM "
+        "       (p.status, p.hresult, p.ca_id, p.template_id, p.url_id) "
+        "    OR (l.status = 3 AND l.observed_at < p.observed_at)), "
+        "  count(*) FILTER (WHERE l.status = 3) "
+        "FROM latest l "
+        "LEFT JOIN current_state p ON p.node_id = $1 AND p.probe = l.probe "
+        "  AND p.target = l.target",
         {batch.node_id, absl::StrCat(high_water), absl::StrCat(max_stored)});
     if (!upsert.ok()) return fail(upsert.status());
     if (upsert->GetInt64(0, 0) > 0) {
       if (absl::Status s = RefreshPatternCounters(conn, batch.node_id); !s.ok()) return fail(s);
+    } else if (upsert->GetInt64(0, 1) > 0) {
+      std::vector<std::string> probes, targets;
+      for (const AcceptedFinding& a : batch.accepted) {
+        // The failing ones are all that can move a newest failing observation.
+        if (a.seq <= high_water || a.finding.status() != v1::STATUS_FAIL) continue;
+        probes.push_back(a.finding.probe());
+        targets.push_back(a.finding.target());
+      }
+      if (absl::Status s = RecordRepeatedResults(conn, batch.node_id, probes, targets); !s.ok()) {
+        return fail(s);
+      }
     }
     if (options_.maintain_rollups) {
       // Sorted, so concurrent writers lock shared rollup rows in one order.

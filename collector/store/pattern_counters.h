@@ -1,6 +1,8 @@
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "collector/store/pg_connection.h"
@@ -18,5 +20,14 @@ namespace pkiwatch::store {
 // after locking its nodes row (the batch writer and RecordHello do), so two
 // refreshes of one node never interleave. Errors are the connection's.
 absl::Status RefreshPatternCounters(PgConnection& conn, std::string_view node_id);
+
+// The cheap case of the above: the node's results for these (probe, target)
+// pairs were observed again and nothing else changed (same status, error
+// and dimensions; failing ones observed no earlier than before). Then only
+// the newest failing observation of the memberships they are in can move,
+// and no host count does. Same calling rules.
+absl::Status RecordRepeatedResults(PgConnection& conn, std::string_view node_id,
+                                   const std::vector<std::string>& probes,
+                                   const std::vector<std::string>& targets);
 
 }  // namespace pkiwatch::store

@@ -86,6 +86,7 @@ class PatternCountersTest : public ::testing::Test {
     v1::Status status = v1::STATUS_UNSPECIFIED;
     uint32_t hresult = 0;
     v1::Dimensions dimensions;
+    int64_t observed = 0;  // seconds
   };
   struct Node {
     std::string id;
@@ -185,9 +186,29 @@ class PatternCountersTest : public ::testing::Test {
                   : age < 16 ? Age::kDaysOld
                   : age < 19 ? Age::kWeeksOld
                              : Age::kFuture;
-    const absl::Time t = ObservedAt(rng, a);
-    f.mutable_observed_at()->set_seconds(absl::ToUnixSeconds(t));
+    slot.observed = absl::ToUnixSeconds(ObservedAt(rng, a));
+    f.mutable_observed_at()->set_seconds(slot.observed);
     return f;
+  }
+
+  // Every result of `node` again, unchanged but for a later observation
+  // (minutes later: the same side of every window) and a new summary.
+  std::vector<v1::Finding> RepeatedFindings(std::mt19937& rng, Node& node) {
+    std::vector<v1::Finding> out;
+    for (auto& [name, slot] : node.slots) {
+      const size_t slash = name.find('/');
+      v1::Finding f;
+      f.set_probe(name.substr(0, slash));
+      f.set_target(name.substr(slash + 1));
+      f.set_status(slot.status);
+      if (slot.hresult != 0) *f.mutable_error() = MakeErrorInfo(slot.hresult, "detail");
+      *f.mutable_dimensions() = slot.dimensions;
+      f.set_summary(absl::StrCat(name, " again ", Roll(rng, 1000)));
+      slot.observed += 1 + Roll(rng, 600);
+      f.mutable_observed_at()->set_seconds(slot.observed);
+      out.push_back(std::move(f));
+    }
+    return out;
   }
 
   // Failures observed at any second of the last twelve days (a spool
@@ -214,23 +235,24 @@ class PatternCountersTest : public ::testing::Test {
     return out;
   }
 
-  // One batch for `node` through the real writer.
+  // A batch of random results for `node` through the real writer.
   void WriteBatch(Node& node, std::mt19937& rng, int findings) {
+    std::vector<v1::Finding> batch;
+    for (int i = 0; i < findings; ++i) batch.push_back(RandomFinding(rng, node));
+    if (Roll(rng, 2) == 0) {
+      for (v1::Finding& f : RandomHistory(rng)) batch.push_back(std::move(f));
+    }
+    Write(node, rng, std::move(batch));
+  }
+
+  void Write(Node& node, std::mt19937& rng, std::vector<v1::Finding> findings) {
     store::NodeBatch batch;
     batch.node_id = node.id;
-    for (int i = 0; i < findings; ++i) {
+    for (v1::Finding& f : findings) {
       store::AcceptedFinding a;
       a.seq = ++node.seq;
-      a.finding = RandomFinding(rng, node);
+      a.finding = std::move(f);
       batch.accepted.push_back(std::move(a));
-    }
-    if (Roll(rng, 2) == 0) {
-      for (v1::Finding& f : RandomHistory(rng)) {
-        store::AcceptedFinding a;
-        a.seq = ++node.seq;
-        a.finding = std::move(f);
-        batch.accepted.push_back(std::move(a));
-      }
     }
     batch.max_seq = node.seq;
     auto written = writer_->Write(batch);
@@ -261,23 +283,31 @@ class PatternCountersTest : public ::testing::Test {
              "  (TABLE m EXCEPT TABLE pattern_members)) x",
              "WITH m AS (SELECT m.* FROM nodes n, "
              "           LATERAL pattern_members_of(n.node_id, '-infinity') m), "
+             "want AS (SELECT group_by, key, count(*) FILTER (WHERE failing_results > 0), "
+             "  count(*) FILTER (WHERE warning_results > 0), count(*) FROM m GROUP BY 1, 2), "
+             "have AS (SELECT group_by, key, failing_hosts::bigint, warning_hosts::bigint, "
+             "  total_hosts::bigint FROM pattern_counts WHERE total_hosts <> 0 "
+             "  OR failing_hosts <> 0 OR warning_hosts <> 0) "
+             "SELECT count(*) FROM ((TABLE have EXCEPT TABLE want) UNION ALL "
+             "  (TABLE want EXCEPT TABLE have)) x",
+             "WITH m AS (SELECT m.* FROM nodes n, "
+             "           LATERAL pattern_members_of(n.node_id, '-infinity') m), "
              "want AS ("
-             " SELECT group_by, key, '' AS site, 0::bigint AS hresult, "
+             " SELECT group_by, key, site, 0::bigint AS hresult, "
              "   count(*) FILTER (WHERE failing_results > 0) AS f, "
              "   count(*) FILTER (WHERE warning_results > 0) AS w, count(*) AS t "
-             " FROM m GROUP BY 1, 2 "
-             " UNION ALL SELECT group_by, key, site, 0, "
-             "   count(*) FILTER (WHERE failing_results > 0), "
-             "   count(*) FILTER (WHERE warning_results > 0), count(*) FROM m GROUP BY 1, 2, 3 "
+             " FROM m GROUP BY 1, 2, 3 "
              " UNION ALL SELECT group_by, key, '', h, count(*), 0, 0 "
              " FROM m, unnest(fail_hresults) h GROUP BY 1, 2, 4), "
              "have AS (SELECT group_by, key, site, hresult, failing_hosts::bigint, "
-             "  warning_hosts::bigint, total_hosts::bigint FROM pattern_counts "
+             "  warning_hosts::bigint, total_hosts::bigint FROM pattern_breakdown "
              "  WHERE failing_hosts <> 0 OR warning_hosts <> 0 OR total_hosts <> 0) "
              "SELECT count(*) FROM ((TABLE have EXCEPT TABLE want) UNION ALL "
              "  (TABLE want EXCEPT TABLE have)) x",
              "SELECT count(*) FROM pattern_counts WHERE failing_hosts < 0 OR warning_hosts < 0 "
              "  OR total_hosts < 0",
+             "SELECT count(*) FROM pattern_breakdown WHERE failing_hosts < 0 "
+             "  OR warning_hosts < 0 OR total_hosts < 0",
              "SELECT count(*) FROM nodes n WHERE oldest_result_at IS DISTINCT FROM "
              "  (SELECT min(observed_at) FROM current_state cs WHERE cs.node_id = n.node_id)",
              "WITH want AS (SELECT date_trunc('day', bucket), hresult, ca_id, template_id, "
@@ -352,11 +382,16 @@ TEST_F(PatternCountersTest, RandomTransitionsKeepListPatternsEqualToTheLiveQuery
   std::mt19937 rng(seed);
   EnrollNodes(40, rng);
   ASSERT_FALSE(HasFatalFailure());
-  constexpr int kRounds = 10;
+  constexpr int kRounds = 12;
   for (int round = 0; round < kRounds; ++round) {
     for (Node& node : nodes_) {
       if (Roll(rng, 3) == 0) continue;  // some hosts stay silent this round
-      WriteBatch(node, rng, 1 + Roll(rng, 12));
+      // Every third round the hosts only repeat what they reported.
+      if (round % 3 == 2) {
+        Write(node, rng, RepeatedFindings(rng, node));
+      } else {
+        WriteBatch(node, rng, 1 + Roll(rng, 12));
+      }
       ASSERT_FALSE(HasFatalFailure());
     }
     for (const Node& node : nodes_) {
@@ -413,6 +448,7 @@ TEST_F(PatternCountersTest, RebuildRestoresDamagedCounters) {
   for (Node& node : nodes_) WriteBatch(node, rng, 10);
   ASSERT_FALSE(HasFatalFailure());
   ASSERT_TRUE(conn_->Exec("UPDATE pattern_counts SET failing_hosts = failing_hosts + 5; "
+                          "UPDATE pattern_breakdown SET total_hosts = total_hosts + 1; "
                           "DELETE FROM pattern_members WHERE group_by = 1; "
                           "UPDATE nodes SET oldest_result_at = NULL")
                   .ok());
