@@ -11,6 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "collector/store/pattern_counters.h"
 #include "common/utf8.h"
 
 namespace pkiwatch::ingest {
@@ -130,17 +131,33 @@ absl::StatusOr<uint64_t> NodeRegistry::RecordHello(std::string_view node_id,
                                                    const v1::Hello& hello) {
   auto lease = pool_->Acquire();
   if (!lease.ok()) return lease.status();
+  store::PgConnection& conn = **lease;
   std::vector<std::optional<std::string>> params = HostParams(node_id, hello.host());
   params.push_back(absl::StrCat(hello.stats().spool_depth()));
   params.push_back(absl::StrCat(hello.stats().spool_dropped_total()));
-  auto r = (*lease)->Query(
+  if (absl::Status s = conn.Begin(); !s.ok()) return s;
+  auto fail = [&conn](absl::Status s) {
+    (void)conn.Rollback();  // the original error is the one worth reporting
+    return s;
+  };
+  // Locked like a batch write, so the pattern memberships move with the site
+  // and hostname without interleaving with the node's batches.
+  auto before = conn.Query("SELECT hostname, site FROM nodes WHERE node_id = $1 FOR UPDATE",
+                           {std::string(node_id)});
+  if (!before.ok()) return fail(before.status());
+  if (before->rows() != 1) return fail(absl::NotFoundError("node is not enrolled"));
+  const bool moved = before->Get(0, 0) != *params[1] || before->Get(0, 1) != *params[4];
+  auto r = conn.Query(
       "UPDATE nodes SET hostname = $2, fqdn = $3, domain = $4, site = $5, os = $6, "
       "os_build = $7, agent_version = $8, proxy = $9, spool_depth = $10, "
       "spool_dropped_total = $11, last_seen_at = now() WHERE node_id = $1 "
       "RETURNING durable_through_seq",
       params);
-  if (!r.ok()) return r.status();
-  if (r->rows() != 1) return absl::NotFoundError("node is not enrolled");
+  if (!r.ok()) return fail(r.status());
+  if (moved) {
+    if (absl::Status s = store::RefreshPatternCounters(conn, node_id); !s.ok()) return fail(s);
+  }
+  if (absl::Status s = conn.Commit(); !s.ok()) return fail(s);
   return static_cast<uint64_t>(r->GetInt64(0, 0));
 }
 

@@ -28,7 +28,8 @@ class NodeRegistry {
   absl::Status Authenticate(std::string_view node_id, std::string_view node_key);
 
   // Records the host facts and stats an agent reports at stream start and
-  // returns the node's durable_through_seq.
+  // returns the node's durable_through_seq. A new site or hostname moves the
+  // node's pattern memberships and host counts in the same transaction.
   absl::StatusOr<uint64_t> RecordHello(std::string_view node_id, const v1::Hello& hello);
 
  private:

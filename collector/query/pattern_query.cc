@@ -1,6 +1,7 @@
 #include "collector/query/pattern_query.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -65,6 +66,77 @@ const char* RollupKey(v1::GroupBy by) {
   }
 }
 
+// The correction a query window needs (statement parameters $1 max age in
+// seconds, 0 for none, and $2 group_by). The host counts count every current
+// result; a window drops the results observed at or before its start. Only
+// nodes holding such a stale result ("stale", found through
+// nodes.oldest_result_at) can count differently, so for each of them and
+// each key it is in, stale_pairs holds its membership with all results
+// (all_*) beside the one from its fresh results alone (fresh_*; NULL where
+// none are left).
+constexpr char kStalePairs[] =
+    "stale AS ("
+    "  SELECT node_id FROM nodes WHERE $1::int > 0 "
+    "    AND oldest_result_at <= now() - make_interval(secs => $1::int)"
+    "), stale_pairs AS ("
+    "  SELECT COALESCE(a.node_id, f.node_id) AS node_id, COALESCE(a.key, f.key) AS key, "
+    "    a.site AS all_site, a.results AS all_results, a.failing_results AS all_failing, "
+    "    a.warning_results AS all_warning, a.fail_hresults AS all_hresults, "
+    "    f.site AS fresh_site, f.results AS fresh_results, f.failing_results AS fresh_failing, "
+    "    f.warning_results AS fresh_warning, f.fail_hresults AS fresh_hresults, "
+    "    f.fail_since AS fresh_since, f.fail_seen AS fresh_seen "
+    "  FROM (SELECT * FROM pattern_members "
+    "        WHERE group_by = $2 AND node_id IN (SELECT node_id FROM stale)) a "
+    "  FULL JOIN (SELECT m.* FROM stale s CROSS JOIN LATERAL "
+    "               pattern_members_of(s.node_id, now() - make_interval(secs => $1::int)) m "
+    "             WHERE m.group_by = $2) f "
+    "    ON f.node_id = a.node_id AND f.key = a.key"
+    ")";
+
+// How much the window moves each key's failing, warning and total hosts.
+constexpr char kKeyDeltas[] =
+    "key_deltas AS ("
+    "  SELECT key, "
+    "    sum((COALESCE(fresh_failing, 0) > 0)::int - (COALESCE(all_failing, 0) > 0)::int) "
+    "      AS failing, "
+    "    sum((COALESCE(fresh_warning, 0) > 0)::int - (COALESCE(all_warning, 0) > 0)::int) "
+    "      AS warning, "
+    "    sum((fresh_results IS NOT NULL)::int - (all_results IS NOT NULL)::int) AS total "
+    "  FROM stale_pairs GROUP BY key"
+    ")";
+
+// The trend's windows ($1: their length in seconds) as hourly buckets:
+// the current one from `cur` on, the previous one from `prev` to `cur`.
+// Whole days (daily rollups) cover [cur_day, ...) and, when the previous
+// window holds a whole day (has_days), [prev_day, cur_floor); hourly
+// rollups cover the rest: [cur, cur_day), [prev, prev_day) and
+// [cur_floor, cur), or all of [prev, cur) without whole days.
+constexpr char kTrendSpans[] =
+    "spans AS ("
+    "  SELECT cur, prev, cur_floor, cur_day, prev_day, prev_day <= cur_floor AS has_days "
+    "  FROM (SELECT cur, prev, date_trunc('day', cur) AS cur_floor, "
+    "          CASE WHEN date_trunc('day', cur) = cur THEN cur "
+    "               ELSE date_trunc('day', cur) + interval '1 day' END AS cur_day, "
+    "          CASE WHEN date_trunc('day', prev) = prev THEN prev "
+    "               ELSE date_trunc('day', prev) + interval '1 day' END AS prev_day "
+    "        FROM (SELECT date_trunc('hour', now() - make_interval(secs => $1::int)) AS cur, "
+    "                date_trunc('hour', now() - make_interval(secs => 2 * $1::int)) AS prev) w"
+    "       ) d"
+    ")";
+
+// The URL kind of a page key (alias p), for the URL grouping only.
+std::string UrlKindOf(v1::GroupBy by) {
+  return by == v1::GROUP_BY_URL ? "COALESCE((SELECT u.kind FROM urls u WHERE u.url = p.key), 0)"
+                                : "0";
+}
+
+
+// ListPatterns inside the caller's transaction.
+absl::StatusOr<v1::ListPatternsResponse> ReadPatterns(store::PgConnection& conn,
+                                                      const v1::ListPatternsRequest& request,
+                                                      const BlameThresholds& thresholds,
+                                                      uint32_t offset);
+
 }  // namespace
 
 absl::StatusOr<v1::GroupBy> ParseGroupBy(absl::string_view name) {
@@ -126,74 +198,145 @@ uint32_t PageSize(uint32_t requested) {
 absl::StatusOr<v1::ListPatternsResponse> ListPatterns(store::PgConnection& conn,
                                                       const v1::ListPatternsRequest& request,
                                                       const BlameThresholds& thresholds) {
-  auto grouping = GroupingFor(request.by());
-  if (!grouping.ok()) return grouping.status();
-  const Grouping& g = *grouping;
+  if (absl::Status s = GroupingFor(request.by()).status(); !s.ok()) return s;
   auto offset = DecodePageToken(request.page_token());
   if (!offset.ok()) return offset.status();
+  // The trend looks back twice the window, in PostgreSQL integers.
+  constexpr uint32_t kMaxAge = std::numeric_limits<int32_t>::max() / 2;
+  if (request.max_age_seconds() > kMaxAge) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_age_seconds must be at most ", kMaxAge, " (about 34 years)"));
+  }
+  if (conn.InTransaction()) return ReadPatterns(conn, request, thresholds, *offset);
+  // One snapshot and one now() for all statements, so the page, its
+  // breakdown and its evidence agree. Without JIT: these are index lookups
+  // whose estimates can still cross the JIT threshold, and compiling them
+  // would cost more than running them.
+  absl::Status s =
+      conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL jit = off");
+  if (!s.ok()) {
+    (void)conn.Rollback();
+    return s;
+  }
+  auto response = ReadPatterns(conn, request, thresholds, *offset);
+  if (!response.ok()) {
+    (void)conn.Rollback();  // the query's error is the one worth reporting
+    return response.status();
+  }
+  if (s = conn.Commit(); !s.ok()) return s;
+  return response;
+}
+
+namespace {
+
+absl::StatusOr<v1::ListPatternsResponse> ReadPatterns(store::PgConnection& conn,
+                                                      const v1::ListPatternsRequest& request,
+                                                      const BlameThresholds& thresholds,
+                                                      uint32_t offset) {
+  auto found = GroupingFor(request.by());
+  if (!found.ok()) return found.status();
+  const Grouping& grouping = *found;
   const uint32_t page_size = PageSize(request.page_size());
-
-  // The scoped rows: latest result per node, probe and target, with its
-  // group and its host's site.
-  const std::string scoped = absl::StrCat(
-      "WITH s AS (SELECT cs.node_id, cs.probe, cs.status, cs.status_since, cs.observed_at, "
-      "cs.hresult, cs.summary, n.site, ", g.key, " AS key, ", g.kind, " AS kind "
-      "FROM current_state cs JOIN nodes n ON n.node_id = cs.node_id ", g.join,
-      " WHERE ", g.where,
-      " AND ($1::int = 0 OR cs.observed_at > now() - make_interval(secs => $1::int))) ");
+  // $1 and $2 of every statement below.
   const std::string max_age = absl::StrCat(request.max_age_seconds());
+  const std::string group_by = absl::StrCat(static_cast<int>(request.by()));
 
+  // The page of keys, counted and ordered like the live aggregation would,
+  // with each key's first and last failure and its newest failing result.
   auto groups = conn.Query(
       absl::StrCat(
-          scoped,
-          "SELECT key, max(kind), "
-          " count(DISTINCT node_id) FILTER (WHERE status = ", kFail, "), "
-          " count(DISTINCT node_id) FILTER (WHERE status = ", kWarn, "), "
-          " count(DISTINCT node_id), "
-          " extract(epoch FROM min(status_since) FILTER (WHERE status = ", kFail, ")), "
-          " extract(epoch FROM max(observed_at) FILTER (WHERE status = ", kFail, ")), "
-          " (array_agg(summary ORDER BY observed_at DESC) FILTER (WHERE status = ", kFail,
-          "))[1], "
-          " (array_agg(probe ORDER BY observed_at DESC) FILTER (WHERE status = ", kFail,
-          "))[1] "
-          "FROM s GROUP BY key "
-          "HAVING $2::bool OR count(*) FILTER (WHERE status = ", kFail, ") > 0 "
-          "ORDER BY 3 DESC, 4 DESC, key LIMIT $3 OFFSET $4"),
-      {max_age, request.include_healthy() ? "true" : "false", absl::StrCat(page_size + 1),
-       absl::StrCat(*offset)});
+          "WITH ", kStalePairs, ", ", kKeyDeltas,
+          ", corrected AS ("
+          "  SELECT d.key, COALESCE(c.failing_hosts, 0) + d.failing AS failing, "
+          "    COALESCE(c.warning_hosts, 0) + d.warning AS warning, "
+          "    COALESCE(c.total_hosts, 0) + d.total AS total "
+          "  FROM key_deltas d LEFT JOIN pattern_counts c ON c.group_by = $2 AND c.key = d.key"
+          "), untouched AS ("
+          // Keys no stale node is in: the stored counts, in index order.
+          "  SELECT key, failing_hosts AS failing, warning_hosts AS warning, "
+          "    total_hosts AS total FROM pattern_counts "
+          "  WHERE group_by = $2 AND total_hosts > 0 "
+          "    AND failing_hosts >= CASE WHEN $3::bool THEN 0 ELSE 1 END "
+          "    AND key NOT IN (SELECT key FROM key_deltas) "
+          "  ORDER BY failing_hosts DESC, warning_hosts DESC, key LIMIT $4::bigint + $5::bigint"
+          "), page AS ("
+          "  SELECT * FROM corrected WHERE total > 0 AND ($3::bool OR failing > 0) "
+          "  UNION ALL SELECT * FROM untouched "
+          "  ORDER BY failing DESC, warning DESC, key LIMIT $4::bigint OFFSET $5::bigint"
+          ") "
+          "SELECT p.key, ", UrlKindOf(request.by()), ", p.failing, p.warning, p.total, "
+          "  extract(epoch FROM first.since), extract(epoch FROM last.seen), ex.summary, "
+          "  ex.probe "
+          "FROM page p "
+          "CROSS JOIN LATERAL (SELECT LEAST("
+          "  (SELECT m.fail_since FROM pattern_members m WHERE m.group_by = $2 "
+          "     AND m.key = p.key AND m.failing_results > 0 "
+          "     AND m.node_id NOT IN (SELECT node_id FROM stale) "
+          "   ORDER BY m.fail_since LIMIT 1), "
+          "  (SELECT min(s.fresh_since) FROM stale_pairs s "
+          "   WHERE s.key = p.key AND s.fresh_failing > 0)) AS since) first "
+          "LEFT JOIN LATERAL ("
+          "  SELECT c.node_id, c.seen FROM ("
+          "    (SELECT m.node_id, m.fail_seen AS seen FROM pattern_members m "
+          "     WHERE m.group_by = $2 AND m.key = p.key AND m.failing_results > 0 "
+          "       AND m.node_id NOT IN (SELECT node_id FROM stale) "
+          "     ORDER BY m.fail_seen DESC, m.node_id LIMIT 1) "
+          "    UNION ALL "
+          "    SELECT s.node_id, s.fresh_seen FROM stale_pairs s "
+          "    WHERE s.key = p.key AND s.fresh_failing > 0) c "
+          "  ORDER BY c.seen DESC, c.node_id LIMIT 1) last ON true "
+          // The newest observation holds the newest failing result: outside
+          // the window only if nothing inside it fails.
+          "LEFT JOIN LATERAL ("
+          "  SELECT cs.summary, cs.probe FROM current_state cs "
+          "  JOIN nodes n ON n.node_id = cs.node_id ", grouping.join,
+          "  WHERE cs.node_id = last.node_id AND ", grouping.where, " AND ", grouping.key,
+          "    = p.key AND cs.status = ", kFail,
+          "  ORDER BY cs.observed_at DESC, cs.probe, cs.target LIMIT 1) ex ON true "
+          "ORDER BY p.failing DESC, p.warning DESC, p.key"),
+      {max_age, group_by, request.include_healthy() ? "true" : "false",
+       absl::StrCat(page_size + 1), absl::StrCat(offset)});
   if (!groups.ok()) return groups.status();
   const int rows = std::min<int>(groups->rows(), static_cast<int>(page_size));
   std::vector<std::string> keys;
   for (int r = 0; r < rows; ++r) keys.push_back(S(groups->Get(r, 0)));
   const std::string key_array = store::PgTextArray(keys);
-  const std::string scoped_keys =
-      absl::StrCat(scoped, ", k AS (SELECT * FROM s WHERE key = ANY($2::text[])) ");
 
-  // Errors, sites and client evidence, for the keys of this page only.
-  auto errors = conn.Query(
-      absl::StrCat(scoped_keys,
-                   "SELECT key, hresult, count(DISTINCT node_id) AS hosts FROM k "
-                   "WHERE status = ", kFail, " AND hresult <> 0 GROUP BY key, hresult "
-                   "ORDER BY key, hosts DESC, hresult"),
-      {max_age, key_array});
-  if (!errors.ok()) return errors.status();
+  // Sites and errors of the page's keys: their stored host counts plus the
+  // stale nodes' corrections, in one pass. Site rows carry hresult 0, error
+  // rows site ''.
+  auto breakdown = conn.Query(
+      absl::StrCat(
+          "WITH ", kStalePairs,
+          ", delta (key, site, hresult, failing, total) AS ("
+          "  SELECT key, all_site, 0::bigint, -(all_failing > 0)::int, -1 FROM stale_pairs "
+          "  WHERE all_results IS NOT NULL "
+          "  UNION ALL SELECT key, fresh_site, 0, (fresh_failing > 0)::int, 1 FROM stale_pairs "
+          "  WHERE fresh_results IS NOT NULL "
+          "  UNION ALL SELECT s.key, '', h, -1, 0 FROM stale_pairs s, unnest(s.all_hresults) h "
+          "  UNION ALL SELECT s.key, '', h, 1, 0 FROM stale_pairs s, unnest(s.fresh_hresults) h"
+          "), counted AS ("
+          "  SELECT key, site, hresult, failing_hosts AS failing, total_hosts AS total "
+          "  FROM pattern_breakdown WHERE group_by = $2 AND key = ANY ($3::text[]) "
+          "  UNION ALL SELECT * FROM delta WHERE key = ANY ($3::text[])"
+          ") "
+          "SELECT key, site, hresult, sum(failing), sum(total) FROM counted "
+          "GROUP BY key, site, hresult "
+          "HAVING CASE WHEN hresult = 0 THEN sum(total) > 0 ELSE sum(failing) > 0 END "
+          "ORDER BY key, hresult <> 0, 4 DESC, site, hresult"),
+      {max_age, group_by, key_array});
+  if (!breakdown.ok()) return breakdown.status();
   absl::flat_hash_map<std::string, std::vector<std::pair<uint32_t, uint32_t>>> top_errors;
-  for (int r = 0; r < errors->rows(); ++r) {
-    auto& list = top_errors[S(errors->Get(r, 0))];
-    if (list.size() < kTopErrors) list.emplace_back(U32(*errors, r, 1), U32(*errors, r, 2));
-  }
-
-  auto sites = conn.Query(
-      absl::StrCat(scoped_keys,
-                   "SELECT key, CASE WHEN site <> '' THEN site ELSE '(no site)' END, "
-                   "count(DISTINCT node_id) FILTER (WHERE status = ", kFail, "), "
-                   "count(DISTINCT node_id) FROM k GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2"),
-      {max_age, key_array});
-  if (!sites.ok()) return sites.status();
   absl::flat_hash_map<std::string, std::vector<SiteFailures>> site_failures;
-  for (int r = 0; r < sites->rows(); ++r) {
-    site_failures[S(sites->Get(r, 0))].push_back(
-        {S(sites->Get(r, 1)), U32(*sites, r, 2), U32(*sites, r, 3)});
+  for (int r = 0; r < breakdown->rows(); ++r) {
+    const std::string key = S(breakdown->Get(r, 0));
+    const uint32_t code = U32(*breakdown, r, 2);
+    if (code == 0) {
+      site_failures[key].push_back(
+          {S(breakdown->Get(r, 1)), U32(*breakdown, r, 3), U32(*breakdown, r, 4)});
+    } else if (auto& list = top_errors[key]; list.size() < kTopErrors) {
+      list.emplace_back(code, U32(*breakdown, r, 3));
+    }
   }
 
   // Client evidence: how much else the failing hosts of each key fail, and
@@ -212,16 +355,28 @@ absl::StatusOr<v1::ListPatternsResponse> ListPatterns(store::PgConnection& conn,
   absl::flat_hash_map<std::string, std::pair<double, bool>> client_evidence;
   if (!small_keys.empty()) {
     auto client = conn.Query(
-        absl::StrCat(scoped_keys,
-                     ", failing AS (SELECT DISTINCT key, node_id FROM k WHERE status = ", kFail,
-                     "), per_node AS (SELECT node_id, "
-                     "  avg((status = ", kFail, ")::int) AS share, "
-                     "  bool_or(probe = 'clock' AND status = ", kFail, ") AS clock "
-                     "  FROM current_state WHERE node_id IN (SELECT node_id FROM failing) "
-                     "  GROUP BY node_id) "
-                     "SELECT f.key, avg(p.share), bool_or(p.clock) FROM failing f "
-                     "JOIN per_node p USING (node_id) GROUP BY f.key"),
-        {max_age, store::PgTextArray(small_keys)});
+        absl::StrCat(
+            "WITH ", kStalePairs,
+            ", failing AS ("
+            "  SELECT m.key, m.node_id FROM pattern_members m "
+            "  WHERE m.group_by = $2 AND m.key = ANY ($3::text[]) AND m.failing_results > 0 "
+            "    AND m.node_id NOT IN (SELECT node_id FROM stale) "
+            "  UNION ALL SELECT key, node_id FROM stale_pairs "
+            "  WHERE key = ANY ($3::text[]) AND fresh_failing > 0"
+            // The share of all of a host's current results that fail is
+            // in its host-grouping membership (the same numeric as
+            // avg((status = FAIL)::int) over its results); the clock check
+            // is one index lookup.
+            "), per_node AS (SELECT f.node_id, "
+            "  m.failing_results::numeric / m.results AS share, "
+            "  EXISTS (SELECT 1 FROM current_state c WHERE c.node_id = f.node_id "
+            "    AND c.probe = 'clock' AND c.status = ", kFail, ") AS clock "
+            "  FROM (SELECT DISTINCT node_id FROM failing) f "
+            "  JOIN pattern_members m ON m.node_id = f.node_id AND m.group_by = ",
+            static_cast<int>(v1::GROUP_BY_HOST), ") "
+            "SELECT f.key, avg(p.share), bool_or(p.clock) FROM failing f "
+            "JOIN per_node p USING (node_id) GROUP BY f.key"),
+        {max_age, group_by, store::PgTextArray(small_keys)});
     if (!client.ok()) return client.status();
     for (int r = 0; r < client->rows(); ++r) {
       double share = 0;
@@ -232,23 +387,43 @@ absl::StatusOr<v1::ListPatternsResponse> ListPatterns(store::PgConnection& conn,
   }
 
   // Trend: failing observations in this and the previous window, from the
-  // hourly rollups the writer keeps (never a scan of the raw findings).
+  // rollups the writer keeps (never a scan of the raw findings): the hourly
+  // rows at the windows' edges and, for the whole days in between, the daily
+  // rows that sum them.
   absl::flat_hash_map<std::string, std::pair<uint64_t, uint64_t>> trend;
   const char* rollup_key = RollupKey(request.by());
   if (request.max_age_seconds() > 0 && rollup_key != nullptr) {
     auto history = conn.Query(
         absl::StrCat(
+            "WITH ", kTrendSpans, ", failing (bucket, hresult, ca_id, template_id, url_id, site, "
+            "  findings) AS ("
+            "  SELECT r.bucket, r.hresult, r.ca_id, r.template_id, r.url_id, r.site, r.findings "
+            "  FROM spans e JOIN finding_rollups_hourly r ON r.bucket >= e.cur "
+            "    AND r.bucket < e.cur_day WHERE r.status = ", kFail,
+            "  UNION ALL "
+            "  SELECT r.bucket, r.hresult, r.ca_id, r.template_id, r.url_id, r.site, r.findings "
+            "  FROM spans e JOIN finding_rollups_hourly r ON r.bucket >= e.prev "
+            "    AND r.bucket < CASE WHEN e.has_days THEN e.prev_day ELSE e.cur END "
+            "  WHERE r.status = ", kFail,
+            "  UNION ALL "
+            "  SELECT r.bucket, r.hresult, r.ca_id, r.template_id, r.url_id, r.site, r.findings "
+            "  FROM spans e JOIN finding_rollups_hourly r ON r.bucket >= e.cur_floor "
+            "    AND r.bucket < e.cur WHERE e.has_days AND r.status = ", kFail,
+            "  UNION ALL "
+            "  SELECT r.day, r.hresult, r.ca_id, r.template_id, r.url_id, r.site, r.findings "
+            "  FROM spans e JOIN failing_rollups_daily r ON r.day >= e.cur_day "
+            "  UNION ALL "
+            "  SELECT r.day, r.hresult, r.ca_id, r.template_id, r.url_id, r.site, r.findings "
+            "  FROM spans e JOIN failing_rollups_daily r ON r.day >= e.prev_day "
+            "    AND r.day < e.cur_floor WHERE e.has_days"
+            ") "
             "SELECT ", rollup_key, " AS key, "
-            "COALESCE(sum(r.findings) FILTER (WHERE r.bucket >= date_trunc('hour', now() - "
-            "  make_interval(secs => $1::int))), 0), "
-            "COALESCE(sum(r.findings) FILTER (WHERE r.bucket < date_trunc('hour', now() - "
-            "  make_interval(secs => $1::int))), 0) "
-            "FROM finding_rollups_hourly r "
+            "  COALESCE(sum(r.findings) FILTER (WHERE r.bucket >= e.cur), 0), "
+            "  COALESCE(sum(r.findings) FILTER (WHERE r.bucket < e.cur), 0) "
+            "FROM spans e CROSS JOIN failing r "
             "LEFT JOIN urls u ON u.url_id = r.url_id LEFT JOIN cas c ON c.ca_id = r.ca_id "
             "LEFT JOIN templates t ON t.template_id = r.template_id "
-            "WHERE r.status = ", kFail,
-            " AND r.bucket >= date_trunc('hour', now() - make_interval(secs => 2 * $1::int)) "
-            " AND ", rollup_key, " = ANY($2::text[]) GROUP BY 1"),
+            "WHERE ", rollup_key, " = ANY($2::text[]) GROUP BY 1"),
         {max_age, key_array});
     if (!history.ok()) return history.status();
     for (int r = 0; r < history->rows(); ++r) {
@@ -315,8 +490,10 @@ absl::StatusOr<v1::ListPatternsResponse> ListPatterns(store::PgConnection& conn,
                    static_cast<int64_t>(it->second.second));
     }
   }
-  if (groups->rows() > rows) response.set_next_page_token(EncodePageToken(*offset + rows));
+  if (groups->rows() > rows) response.set_next_page_token(EncodePageToken(offset + rows));
   return response;
 }
+
+}  // namespace
 
 }  // namespace pkiwatch::query

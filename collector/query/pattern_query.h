@@ -12,6 +12,11 @@ namespace pkiwatch::query {
 // since when, the most common errors, the sites involved, where the fault
 // most likely sits (blame, with its evidence), the next steps, and the trend
 // against the previous window. One implementation behind gRPC and HTTP.
+// Reads the host counts the batch writer keeps (pattern_counts,
+// pattern_members), not current_state: its cost follows the page of keys,
+// and with a window also the hosts holding results older than the window,
+// not the size of the fleet. The answer is what aggregating current_state
+// would give (GroupingFor's keys).
 absl::StatusOr<v1::ListPatternsResponse> ListPatterns(store::PgConnection& conn,
                                                       const v1::ListPatternsRequest& request,
                                                       const BlameThresholds& thresholds = {});

@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "collector/store/crl_versions.h"
 #include "collector/store/partitions.h"
+#include "collector/store/pattern_counters.h"
 #include "collector/store/pg_literals.h"
 #include "common/error_catalogue.h"
 #include "google/protobuf/util/json_util.h"
@@ -270,6 +271,7 @@ absl::StatusOr<WriteResult> FindingWriter::WriteOnce(const NodeBatch& batch) {
   WriteResult result;
   std::string copy;
   uint64_t max_stored = 0;
+  bool stored_failing = false;
   for (const AcceptedFinding& a : batch.accepted) {
     if (a.seq <= high_water) {
       ++result.duplicates;
@@ -277,6 +279,7 @@ absl::StatusOr<WriteResult> FindingWriter::WriteOnce(const NodeBatch& batch) {
     }
     AppendCopyRow(batch.node_id, a, ids.ca, ids.tmpl, ids.url, &copy);
     ++result.stored;
+    stored_failing = stored_failing || a.finding.status() == v1::STATUS_FAIL;
     max_stored = std::max(max_stored, a.seq);
   }
   if (result.stored > 0) {
@@ -287,28 +290,61 @@ absl::StatusOr<WriteResult> FindingWriter::WriteOnce(const NodeBatch& batch) {
     if (!s.ok()) return fail(s);
     // The newest finding per (probe, target) of this batch replaces the
     // current state unless a newer one is already there; status_since only
-    // moves when the status changes.
+    // moves when the status changes. Counts the results that move the
+    // node's pattern memberships: new ones, changed status, error or
+    // dimensions, and failing ones observed earlier than before (these need
+    // the memberships recomputed); and the failing ones (these at least
+    // move the newest failing observation).
     auto upsert = conn.Query(
-        "INSERT INTO current_state AS cs (node_id, probe, target, seq, observed_at, status, "
-        "  status_since, hresult, ca_id, template_id, url_id, summary, native_detail, detail) "
-        "SELECT DISTINCT ON (probe, target) node_id, probe, target, seq, observed_at, status, "
-        "  observed_at, hresult, ca_id, template_id, url_id, summary, native_detail, detail "
-        "FROM findings WHERE node_id = $1 AND seq > $2 AND seq <= $3 "
+        "WITH latest AS ("
+        "  SELECT DISTINCT ON (probe, target) node_id, probe, target, seq, observed_at, status, "
+        "    hresult, ca_id, template_id, url_id, summary, native_detail, detail "
+        "  FROM findings WHERE node_id = $1 AND seq > $2 AND seq <= $3 "
         // Rows of this transaction carry received_at = now() (its start
         // time): this prunes the scan to today's partition.
-        "  AND received_at = now() "
-        "ORDER BY probe, target, seq DESC "
-        "ON CONFLICT (node_id, probe, target) DO UPDATE SET seq = EXCLUDED.seq, "
-        "  observed_at = EXCLUDED.observed_at, status = EXCLUDED.status, "
-        "  status_since = CASE WHEN cs.status = EXCLUDED.status THEN cs.status_since "
-        "                      ELSE EXCLUDED.observed_at END, "
-        "  hresult = EXCLUDED.hresult, ca_id = EXCLUDED.ca_id, "
-        "  template_id = EXCLUDED.template_id, url_id = EXCLUDED.url_id, "
-        "  summary = EXCLUDED.summary, native_detail = EXCLUDED.native_detail, "
-        "  detail = EXCLUDED.detail, received_at = now() "
-        "WHERE EXCLUDED.seq > cs.seq",
+        "    AND received_at = now() "
+        "  ORDER BY probe, target, seq DESC"
+        "), upserted AS ("
+        "  INSERT INTO current_state AS cs (node_id, probe, target, seq, observed_at, status, "
+        "    status_since, hresult, ca_id, template_id, url_id, summary, native_detail, detail) "
+        "  SELECT node_id, probe, target, seq, observed_at, status, observed_at, hresult, ca_id, "
+        "    template_id, url_id, summary, native_detail, detail FROM latest "
+        "  ON CONFLICT (node_id, probe, target) DO UPDATE SET seq = EXCLUDED.seq, "
+        "    observed_at = EXCLUDED.observed_at, status = EXCLUDED.status, "
+        "    status_since = CASE WHEN cs.status = EXCLUDED.status THEN cs.status_since "
+        "                        ELSE EXCLUDED.observed_at END, "
+        "    hresult = EXCLUDED.hresult, ca_id = EXCLUDED.ca_id, "
+        "    template_id = EXCLUDED.template_id, url_id = EXCLUDED.url_id, "
+        "    summary = EXCLUDED.summary, native_detail = EXCLUDED.native_detail, "
+        "    detail = EXCLUDED.detail, received_at = now() "
+        // Always true: stored rows are at or below the high-water mark.
+        "  WHERE EXCLUDED.seq > cs.seq"
+        ") "
+        // current_state as the statement's snapshot shows it: before the upsert.
+        "SELECT count(*) FILTER (WHERE p.probe IS NULL "
+        "    OR (l.status, l.hresult, l.ca_id, l.template_id, l.url_id) IS DISTINCT FROM "
+        "       (p.status, p.hresult, p.ca_id, p.template_id, p.url_id) "
+        "    OR (l.status = 3 AND l.observed_at < p.observed_at)), "
+        "  count(*) FILTER (WHERE l.status = 3) "
+        "FROM latest l "
+        "LEFT JOIN current_state p ON p.node_id = $1 AND p.probe = l.probe "
+        "  AND p.target = l.target",
         {batch.node_id, absl::StrCat(high_water), absl::StrCat(max_stored)});
     if (!upsert.ok()) return fail(upsert.status());
+    if (upsert->GetInt64(0, 0) > 0) {
+      if (absl::Status s = RefreshPatternCounters(conn, batch.node_id); !s.ok()) return fail(s);
+    } else if (upsert->GetInt64(0, 1) > 0) {
+      std::vector<std::string> probes, targets;
+      for (const AcceptedFinding& a : batch.accepted) {
+        // The failing ones are all that can move a newest failing observation.
+        if (a.seq <= high_water || a.finding.status() != v1::STATUS_FAIL) continue;
+        probes.push_back(a.finding.probe());
+        targets.push_back(a.finding.target());
+      }
+      if (absl::Status s = RecordRepeatedResults(conn, batch.node_id, probes, targets); !s.ok()) {
+        return fail(s);
+      }
+    }
     if (options_.maintain_rollups) {
       // Sorted, so concurrent writers lock shared rollup rows in one order.
       auto rollup = conn.Query(
@@ -322,6 +358,21 @@ absl::StatusOr<WriteResult> FindingWriter::WriteOnce(const NodeBatch& batch) {
           "DO UPDATE SET findings = r.findings + EXCLUDED.findings",
           {batch.node_id, absl::StrCat(high_water), absl::StrCat(max_stored), site});
       if (!rollup.ok()) return fail(rollup.status());
+      if (stored_failing) {
+        // The same failing rows per day, for trends over long windows.
+        auto daily = conn.Query(
+            "INSERT INTO failing_rollups_daily AS r (day, hresult, ca_id, template_id, url_id, "
+            "  site, findings) "
+            "SELECT date_trunc('day', observed_at), hresult, COALESCE(ca_id, 0), "
+            "  COALESCE(template_id, 0), COALESCE(url_id, 0), $4, count(*) "
+            "FROM findings WHERE node_id = $1 AND seq > $2 AND seq <= $3 AND received_at = now() "
+            "  AND status = 3 "
+            "GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5 "
+            "ON CONFLICT (day, hresult, ca_id, template_id, url_id, site) "
+            "DO UPDATE SET findings = r.findings + EXCLUDED.findings",
+            {batch.node_id, absl::StrCat(high_water), absl::StrCat(max_stored), site});
+        if (!daily.ok()) return fail(daily.status());
+      }
     }
     if (absl::Status s = RecordCrlVersions(conn, batch.node_id, high_water, max_stored); !s.ok()) {
       return fail(s);
@@ -349,14 +400,18 @@ absl::StatusOr<WriteResult> FindingWriter::WriteOnce(const NodeBatch& batch) {
     depth = absl::StrCat(batch.stats->spool_depth());
     dropped = absl::StrCat(batch.stats->spool_dropped_total());
   }
+  // oldest_result_at lets a windowed pattern query find the nodes whose
+  // results went stale; it only moves when results were stored.
   auto update = conn.Query(
       "UPDATE nodes SET durable_through_seq = $2, last_seen_at = now(), "
       "  rejected_total = rejected_total + $3, "
       "  spool_depth = COALESCE($4::bigint, spool_depth), "
-      "  spool_dropped_total = COALESCE($5::bigint, spool_dropped_total) "
+      "  spool_dropped_total = COALESCE($5::bigint, spool_dropped_total), "
+      "  oldest_result_at = CASE WHEN $6::bool THEN (SELECT min(observed_at) FROM current_state "
+      "                     WHERE node_id = $1) ELSE oldest_result_at END "
       "WHERE node_id = $1",
       {batch.node_id, absl::StrCat(new_mark), absl::StrCat(rejected_seqs.size()), depth,
-       dropped});
+       dropped, result.stored > 0 ? "true" : "false"});
   if (!update.ok()) return fail(update.status());
   if (absl::Status s = conn.Commit(); !s.ok()) return fail(s);
   result.durable_through_seq = new_mark;

@@ -42,7 +42,9 @@ struct WriteResult {
 };
 
 // Writes agent batches to PostgreSQL: one transaction per batch, COPY for the
-// raw findings, current_state derived from the rows just written. Delivery is
+// raw findings, current_state derived from the rows just written, and the
+// node's pattern memberships and host counts (RefreshPatternCounters) when
+// its results changed in a way that moves them. Delivery is
 // at-least-once; the node's durable_through_seq high-water mark, read under a
 // row lock, makes it exactly-once. Thread-safe: each call leases its own
 // connection; the dimension caches are shared.

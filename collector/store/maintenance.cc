@@ -36,11 +36,19 @@ absl::Status Maintenance::RunOnce() {
   if (!dropped->empty()) {
     LogInfo("retention: dropped ", absl::StrJoin(*dropped, ", "));
   }
+  // Whole days only, from both rollups alike, so every day still kept in
+  // the daily rollups is the sum of its hourly rows.
   const std::string retention = absl::StrCat(absl::ToInt64Seconds(options_.rollup_retention));
-  auto rollups = (*lease)->Query(
-      "DELETE FROM finding_rollups_hourly WHERE bucket < now() - make_interval(secs => $1)",
+  auto hourly = (*lease)->Query(
+      "DELETE FROM finding_rollups_hourly "
+      "WHERE bucket < date_trunc('day', now() - make_interval(secs => $1))",
       {retention});
-  if (!rollups.ok()) return rollups.status();
+  if (!hourly.ok()) return hourly.status();
+  auto daily = (*lease)->Query(
+      "DELETE FROM failing_rollups_daily "
+      "WHERE day < date_trunc('day', now() - make_interval(secs => $1))",
+      {retention});
+  if (!daily.ok()) return daily.status();
   // CRL history lives as long as the rollups it is read beside.
   auto versions = (*lease)->Query(
       "DELETE FROM crl_versions WHERE last_seen < now() - make_interval(secs => $1)", {retention});

@@ -4,6 +4,11 @@
 // Prints figures; asserts nothing about time.
 //
 // usage: ingest_bench [--findings N] [--batch N] [--window N] [--rollups 0|1]
+//                     [--steady 0|1]
+// --steady 1: every URL keeps its status, so results only repeat (the
+// steady state of a fleet); by default a URL's status changes on two of
+// every three results (a fleet in turmoil, the worst case for the
+// pattern counters).
 
 #include <grpcpp/grpcpp.h>
 
@@ -30,6 +35,7 @@ struct Args {
   uint64_t batch = 500;
   size_t window = 4;
   bool rollups = true;
+  bool steady = false;
 };
 
 Args ParseArgs(int argc, char** argv) {
@@ -40,19 +46,20 @@ Args ParseArgs(int argc, char** argv) {
     if (std::strcmp(argv[i], "--batch") == 0) args.batch = value;
     if (std::strcmp(argv[i], "--window") == 0) args.window = value;
     if (std::strcmp(argv[i], "--rollups") == 0) args.rollups = value != 0;
+    if (std::strcmp(argv[i], "--steady") == 0) args.steady = value != 0;
   }
   return args;
 }
 
 // A fleet-like mix: 2,000 CDP URLs, 20 CAs, a third failing.
-v1::Finding MakeFinding(uint64_t i) {
+v1::Finding MakeFinding(uint64_t i, bool steady) {
   v1::Finding f;
   f.set_probe("crl");
   const std::string url = absl::StrCat("http://pki", i % 2000, ".corp.example/ca", i % 20, ".crl");
   f.set_target(url);
   f.mutable_observed_at()->set_seconds(1795000000 + static_cast<int64_t>(i));
   f.mutable_duration()->set_nanos(12000000);
-  f.set_status(i % 3 == 0 ? v1::STATUS_FAIL : v1::STATUS_OK);
+  f.set_status((steady ? i % 2000 : i) % 3 == 0 ? v1::STATUS_FAIL : v1::STATUS_OK);
   if (f.status() == v1::STATUS_FAIL) {
     *f.mutable_error() = MakeErrorInfo(hr::kCryptERevocationOffline, "curl error 7: refused");
   }
@@ -93,7 +100,9 @@ int Run(const Args& args) {
   // Pre-serialize, as the agent's spool holds serialized findings.
   std::vector<std::string> payloads;
   payloads.reserve(args.findings);
-  for (uint64_t i = 0; i < args.findings; ++i) payloads.push_back(MakeFinding(i).SerializeAsString());
+  for (uint64_t i = 0; i < args.findings; ++i) {
+    payloads.push_back(MakeFinding(i, args.steady).SerializeAsString());
+  }
 
   // --- through the Stream
   grpc::ClientContext context;
@@ -141,7 +150,7 @@ int Run(const Args& args) {
   for (uint64_t first = 0; first < args.findings; first += args.batch) {
     std::string data;
     for (uint64_t i = first; i < std::min(first + args.batch, args.findings); ++i) {
-      const v1::Finding f = MakeFinding(i);
+      const v1::Finding f = MakeFinding(i, args.steady);
       absl::StrAppend(&data, node.node_id(), "\t", i + 1, "\t",
                       store::PgTimestamp(f.observed_at()), "\t12\tcrl\t");
       store::CopyEscape(f.target(), &data);
@@ -166,10 +175,11 @@ int Run(const Args& args) {
 
   const double stream_rate = args.findings / absl::ToDoubleSeconds(stream_time);
   const double copy_rate = args.findings / absl::ToDoubleSeconds(copy_time);
-  std::printf("ingest_bench: %llu findings, batches of %llu, window %zu, rollups %s (fsync off)\n",
+  std::printf("ingest_bench: %llu findings, batches of %llu, window %zu, rollups %s, %s "
+              "statuses (fsync off)\n",
               static_cast<unsigned long long>(args.findings),
               static_cast<unsigned long long>(args.batch), args.window,
-              args.rollups ? "on" : "off");
+              args.rollups ? "on" : "off", args.steady ? "steady" : "changing");
   std::printf("  Stream -> PostgreSQL (ack after commit): %10.0f findings/s\n", stream_rate);
   std::printf("  raw COPY of the same rows:               %10.0f rows/s\n", copy_rate);
   std::printf("  ratio Stream / raw COPY:                 %10.2f\n", stream_rate / copy_rate);

@@ -138,5 +138,52 @@ TEST_F(MaintenanceTest, CrlVersionsAreKeptAsLongAsTheRollups) {
   EXPECT_EQ(Count("SELECT count(*) FROM crl_versions WHERE crl_number = '1'"), 0);
 }
 
+TEST_F(MaintenanceTest, RollupRetentionDropsWholeDaysFromHourlyAndDailyAlike) {
+  auto pool = ConnectionPool::Create(dsn_, 2);
+  ASSERT_TRUE(pool.ok());
+  ASSERT_TRUE(conn_->Exec("INSERT INTO nodes (node_id, key_hash, site) VALUES "
+                          "('00000000-0000-4000-8000-000000000002', '\\x00', 'oslo')")
+                  .ok());
+  auto writer = FindingWriter::Create(pool->get());
+  ASSERT_TRUE(writer.ok());
+  // Failures observed every 5 hours over the last 10 days, sent late.
+  NodeBatch batch;
+  batch.node_id = "00000000-0000-4000-8000-000000000002";
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  for (uint64_t seq = 1; seq <= 48; ++seq) {
+    AcceptedFinding a;
+    a.seq = seq;
+    a.finding.set_probe("crl");
+    a.finding.set_target("http://pki/late.crl");
+    a.finding.mutable_dimensions()->set_url(a.finding.target());
+    a.finding.set_status(v1::STATUS_FAIL);
+    a.finding.mutable_observed_at()->set_seconds(now - static_cast<int64_t>(seq) * 5 * 3600);
+    batch.accepted.push_back(a);
+  }
+  batch.max_seq = 48;
+  ASSERT_TRUE((*writer)->Write(batch).ok());
+  EXPECT_EQ(Count("SELECT sum(findings) FROM failing_rollups_daily"), 48);
+
+  Maintenance::Options options;
+  options.rollup_retention = absl::Hours(24 * 4 + 12);
+  auto maintenance = Maintenance::Start(pool->get(), options);
+  ASSERT_TRUE(maintenance.ok()) << maintenance.status();
+  (*maintenance)->Stop();
+  const char* cutoff = "date_trunc('day', now() - interval '4 days 12 hours')";
+  EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM finding_rollups_hourly WHERE bucket < ",
+                               cutoff)),
+            0);
+  EXPECT_GT(Count(absl::StrCat("SELECT count(*) FROM finding_rollups_hourly WHERE bucket < ",
+                               cutoff, " + interval '1 day'")),
+            0);
+  // Every day left is still the sum of its hours.
+  EXPECT_EQ(Count("SELECT count(*) FROM failing_rollups_daily d FULL JOIN ("
+                  "  SELECT date_trunc('day', bucket) AS day, sum(findings) AS findings "
+                  "  FROM finding_rollups_hourly WHERE status = 3 GROUP BY 1) h USING (day) "
+                  "WHERE d.findings IS DISTINCT FROM h.findings"),
+            0);
+  EXPECT_LT(Count("SELECT sum(findings) FROM failing_rollups_daily"), 48);
+}
+
 }  // namespace
 }  // namespace pkiwatch::store
