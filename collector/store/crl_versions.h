@@ -1,7 +1,7 @@
 #pragma once
 
 // The writer's bookkeeping of CRL versions per URL (table crl_versions,
-// migration 0005): one statement per batch, inside the batch transaction.
+// migration 0006): one statement per batch, inside the batch transaction.
 
 #include <cstdint>
 #include <string>

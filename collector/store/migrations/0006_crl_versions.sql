@@ -1,4 +1,4 @@
--- 0005_crl_versions: every CRL the fleet fetched per URL (by CRL number and
+-- 0006_crl_versions: every CRL the fleet fetched per URL (by CRL number and
 -- thisUpdate) with when it was first and last seen, kept by the writer in
 -- the batch transaction. GetUrl's CRL history reads it instead of the raw
 -- findings; a CRL whose successor appeared only after its nextUpdate shows
