@@ -67,18 +67,14 @@ const char* RollupKey(v1::GroupBy by) {
 }
 
 // The correction a query window needs (statement parameters $1 max age in
-// seconds, 0 for none, and $2 group_by). The host counts count every current
-// result; a window drops the results observed at or before its start. Only
-// nodes holding such a stale result ("stale", found through
-// nodes.oldest_result_at) can count differently, so for each of them and
-// each key it is in, stale_pairs holds its membership with all results
-// (all_*) beside the one from its fresh results alone (fresh_*; NULL where
-// none are left).
+// seconds, $2 group_by, $3 the stale nodes). The host counts count every
+// current result; a window drops the results observed at or before its
+// start. Only the nodes holding such a stale result (StaleNodes) can count
+// differently, so for each of them and each key it is in, stale_pairs holds
+// its membership with all results (all_*) beside the one from its fresh
+// results alone (fresh_*; NULL where none are left).
 constexpr char kStalePairs[] =
-    "stale AS ("
-    "  SELECT node_id FROM nodes WHERE $1::int > 0 "
-    "    AND oldest_result_at <= now() - make_interval(secs => $1::int)"
-    "), stale_pairs AS ("
+    "stale_pairs AS ("
     "  SELECT COALESCE(a.node_id, f.node_id) AS node_id, COALESCE(a.key, f.key) AS key, "
     "    a.site AS all_site, a.results AS all_results, a.failing_results AS all_failing, "
     "    a.warning_results AS all_warning, a.fail_hresults AS all_hresults, "
@@ -86,12 +82,27 @@ constexpr char kStalePairs[] =
     "    f.warning_results AS fresh_warning, f.fail_hresults AS fresh_hresults, "
     "    f.fail_since AS fresh_since, f.fail_seen AS fresh_seen "
     "  FROM (SELECT * FROM pattern_members "
-    "        WHERE group_by = $2 AND node_id IN (SELECT node_id FROM stale)) a "
-    "  FULL JOIN (SELECT m.* FROM stale s CROSS JOIN LATERAL "
-    "               pattern_members_of(s.node_id, now() - make_interval(secs => $1::int)) m "
-    "             WHERE m.group_by = $2) f "
+    "        WHERE group_by = $2 AND node_id = ANY ($3::uuid[])) a "
+    "  FULL JOIN pattern_members_by($3::uuid[], now() - make_interval(secs => $1::int), "
+    "                               $2::smallint) f "
     "    ON f.node_id = a.node_id AND f.key = a.key"
     ")";
+
+// The nodes holding a result observed at or before the start of the window
+// (none without one), as a uuid[] literal: found through
+// nodes.oldest_result_at, so it costs as many rows as there are such nodes.
+absl::StatusOr<std::string> StaleNodes(store::PgConnection& conn, const std::string& max_age) {
+  if (max_age == "0") return std::string("{}");
+  auto r = conn.Query(
+      "SELECT node_id FROM nodes "
+      "WHERE oldest_result_at <= now() - make_interval(secs => $1::int)",
+      {max_age});
+  if (!r.ok()) return r.status();
+  std::vector<std::string> ids;
+  ids.reserve(r->rows());
+  for (int i = 0; i < r->rows(); ++i) ids.emplace_back(r->Get(i, 0));
+  return store::PgTextArray(ids);
+}
 
 // How much the window moves each key's failing, warning and total hosts.
 constexpr char kKeyDeltas[] =
@@ -237,13 +248,20 @@ absl::StatusOr<v1::ListPatternsResponse> ReadPatterns(store::PgConnection& conn,
   if (!found.ok()) return found.status();
   const Grouping& grouping = *found;
   const uint32_t page_size = PageSize(request.page_size());
-  // $1 and $2 of every statement below.
+  // $1, $2 and $3 of every statement below.
   const std::string max_age = absl::StrCat(request.max_age_seconds());
   const std::string group_by = absl::StrCat(static_cast<int>(request.by()));
+  auto stale = StaleNodes(conn, max_age);
+  if (!stale.ok()) return stale.status();
 
-  // The page of keys, counted and ordered like the live aggregation would,
-  // with each key's first and last failure and its newest failing result.
-  auto groups = conn.Query(
+  // Everything but the trend in one statement, so the window's correction
+  // (stale_pairs) is computed once: the page of keys, counted and ordered
+  // like the live aggregation would, with each key's first and last failure
+  // and newest failing result (section 0); the sites and errors of those
+  // keys (section 1); and, for keys with few failing hosts, how much else
+  // those hosts fail and whether one has a failing clock check (section 2;
+  // a pattern failing on many hosts cannot be client-side).
+  auto facts = conn.Query(
       absl::StrCat(
           "WITH ", kStalePairs, ", ", kKeyDeltas,
           ", corrected AS ("
@@ -256,135 +274,131 @@ absl::StatusOr<v1::ListPatternsResponse> ReadPatterns(store::PgConnection& conn,
           "  SELECT key, failing_hosts AS failing, warning_hosts AS warning, "
           "    total_hosts AS total FROM pattern_counts "
           "  WHERE group_by = $2 AND total_hosts > 0 "
-          "    AND failing_hosts >= CASE WHEN $3::bool THEN 0 ELSE 1 END "
+          "    AND failing_hosts >= CASE WHEN $4::bool THEN 0 ELSE 1 END "
           "    AND key NOT IN (SELECT key FROM key_deltas) "
-          "  ORDER BY failing_hosts DESC, warning_hosts DESC, key LIMIT $4::bigint + $5::bigint"
+          "  ORDER BY failing_hosts DESC, warning_hosts DESC, key LIMIT $5::bigint + $6::bigint"
           "), page AS ("
-          "  SELECT * FROM corrected WHERE total > 0 AND ($3::bool OR failing > 0) "
+          "  SELECT * FROM corrected WHERE total > 0 AND ($4::bool OR failing > 0) "
           "  UNION ALL SELECT * FROM untouched "
-          "  ORDER BY failing DESC, warning DESC, key LIMIT $4::bigint OFFSET $5::bigint"
-          ") "
-          "SELECT p.key, ", UrlKindOf(request.by()), ", p.failing, p.warning, p.total, "
-          "  extract(epoch FROM first.since), extract(epoch FROM last.seen), ex.summary, "
-          "  ex.probe "
-          "FROM page p "
-          "CROSS JOIN LATERAL (SELECT LEAST("
-          "  (SELECT m.fail_since FROM pattern_members m WHERE m.group_by = $2 "
-          "     AND m.key = p.key AND m.failing_results > 0 "
-          "     AND m.node_id NOT IN (SELECT node_id FROM stale) "
-          "   ORDER BY m.fail_since LIMIT 1), "
-          "  (SELECT min(s.fresh_since) FROM stale_pairs s "
-          "   WHERE s.key = p.key AND s.fresh_failing > 0)) AS since) first "
-          "LEFT JOIN LATERAL ("
-          "  SELECT c.node_id, c.seen FROM ("
-          "    (SELECT m.node_id, m.fail_seen AS seen FROM pattern_members m "
-          "     WHERE m.group_by = $2 AND m.key = p.key AND m.failing_results > 0 "
-          "       AND m.node_id NOT IN (SELECT node_id FROM stale) "
-          "     ORDER BY m.fail_seen DESC, m.node_id LIMIT 1) "
-          "    UNION ALL "
-          "    SELECT s.node_id, s.fresh_seen FROM stale_pairs s "
-          "    WHERE s.key = p.key AND s.fresh_failing > 0) c "
-          "  ORDER BY c.seen DESC, c.node_id LIMIT 1) last ON true "
-          // The newest observation holds the newest failing result: outside
-          // the window only if nothing inside it fails.
-          "LEFT JOIN LATERAL ("
-          "  SELECT cs.summary, cs.probe FROM current_state cs "
-          "  JOIN nodes n ON n.node_id = cs.node_id ", grouping.join,
-          "  WHERE cs.node_id = last.node_id AND ", grouping.where, " AND ", grouping.key,
-          "    = p.key AND cs.status = ", kFail,
-          "  ORDER BY cs.observed_at DESC, cs.probe, cs.target LIMIT 1) ex ON true "
-          "ORDER BY p.failing DESC, p.warning DESC, p.key"),
-      {max_age, group_by, request.include_healthy() ? "true" : "false",
-       absl::StrCat(page_size + 1), absl::StrCat(offset)});
-  if (!groups.ok()) return groups.status();
-  const int rows = std::min<int>(groups->rows(), static_cast<int>(page_size));
-  std::vector<std::string> keys;
-  for (int r = 0; r < rows; ++r) keys.push_back(S(groups->Get(r, 0)));
-  const std::string key_array = store::PgTextArray(keys);
-
-  // Sites and errors of the page's keys: their stored host counts plus the
-  // stale nodes' corrections, in one pass. Site rows carry hresult 0, error
-  // rows site ''.
-  auto breakdown = conn.Query(
-      absl::StrCat(
-          "WITH ", kStalePairs,
-          ", delta (key, site, hresult, failing, total) AS ("
+          "  ORDER BY failing DESC, warning DESC, key LIMIT $5::bigint OFFSET $6::bigint"
+          "), listed AS ("
+          "  SELECT p.*, ", UrlKindOf(request.by()), " AS kind, first.since, last.seen, "
+          "    ex.summary, ex.probe "
+          "  FROM page p "
+          // The stale nodes' own first and last failures per key.
+          "  LEFT JOIN (SELECT key, min(fresh_since) AS since FROM stale_pairs "
+          "             WHERE fresh_failing > 0 GROUP BY key) sf ON sf.key = p.key "
+          "  LEFT JOIN (SELECT DISTINCT ON (key) key, node_id, fresh_seen AS seen "
+          "             FROM stale_pairs WHERE fresh_failing > 0 "
+          "             ORDER BY key, fresh_seen DESC, node_id) sl ON sl.key = p.key "
+          "  CROSS JOIN LATERAL (SELECT LEAST("
+          "    (SELECT m.fail_since FROM pattern_members m WHERE m.group_by = $2 "
+          "       AND m.key = p.key AND m.failing_results > 0 "
+          "       AND NOT (m.node_id = ANY ($3::uuid[])) "
+          "     ORDER BY m.fail_since LIMIT 1), sf.since) AS since) first "
+          "  LEFT JOIN LATERAL ("
+          "    SELECT c.node_id, c.seen FROM ("
+          "      (SELECT m.node_id, m.fail_seen AS seen FROM pattern_members m "
+          "       WHERE m.group_by = $2 AND m.key = p.key AND m.failing_results > 0 "
+          "         AND NOT (m.node_id = ANY ($3::uuid[])) "
+          "       ORDER BY m.fail_seen DESC, m.node_id LIMIT 1) "
+          "      UNION ALL SELECT sl.node_id, sl.seen WHERE sl.node_id IS NOT NULL) c "
+          "    ORDER BY c.seen DESC, c.node_id LIMIT 1) last ON true "
+          // The example: the newest failing result in the key of that node,
+          // the one observed at last.seen (so inside the window).
+          "  LEFT JOIN LATERAL ("
+          "    SELECT cs.summary, cs.probe FROM current_state cs "
+          "    JOIN nodes n ON n.node_id = cs.node_id ", grouping.join,
+          "    WHERE cs.node_id = last.node_id AND ", grouping.where, " AND ", grouping.key,
+          "      = p.key AND cs.status = ", kFail,
+          "    ORDER BY cs.observed_at DESC, cs.probe, cs.target LIMIT 1) ex ON true"
+          "), delta (key, site, hresult, failing, total) AS ("
+          // Sites (hresult 0) and errors (site '') as the window changes them.
           "  SELECT key, all_site, 0::bigint, -(all_failing > 0)::int, -1 FROM stale_pairs "
           "  WHERE all_results IS NOT NULL "
           "  UNION ALL SELECT key, fresh_site, 0, (fresh_failing > 0)::int, 1 FROM stale_pairs "
           "  WHERE fresh_results IS NOT NULL "
           "  UNION ALL SELECT s.key, '', h, -1, 0 FROM stale_pairs s, unnest(s.all_hresults) h "
           "  UNION ALL SELECT s.key, '', h, 1, 0 FROM stale_pairs s, unnest(s.fresh_hresults) h"
-          "), counted AS ("
-          "  SELECT key, site, hresult, failing_hosts AS failing, total_hosts AS total "
-          "  FROM pattern_breakdown WHERE group_by = $2 AND key = ANY ($3::text[]) "
-          "  UNION ALL SELECT * FROM delta WHERE key = ANY ($3::text[])"
+          "), breakdown AS ("
+          "  SELECT key, site, hresult, sum(failing) AS failing, sum(total) AS total FROM ("
+          "    SELECT key, site, hresult, failing_hosts AS failing, total_hosts AS total "
+          "    FROM pattern_breakdown "
+          "    WHERE group_by = $2 AND key IN (SELECT key FROM page) "
+          "    UNION ALL SELECT * FROM delta WHERE key IN (SELECT key FROM page)) b "
+          "  GROUP BY key, site, hresult "
+          "  HAVING CASE WHEN hresult = 0 THEN sum(total) > 0 ELSE sum(failing) > 0 END"
+          "), small AS ("
+          "  SELECT key FROM page WHERE failing > 0 "
+          "    AND (failing <= $7::bigint OR failing <= $8::float8 * total)"
+          "), failing AS ("
+          "  SELECT m.key, m.node_id FROM pattern_members m "
+          "  WHERE m.group_by = $2 AND m.failing_results > 0 "
+          "    AND NOT (m.node_id = ANY ($3::uuid[])) AND m.key IN (SELECT key FROM small) "
+          "  UNION ALL SELECT key, node_id FROM stale_pairs "
+          "  WHERE fresh_failing > 0 AND key IN (SELECT key FROM small)"
+          // The share of all of a host's current results that fail is in its
+          // host-grouping membership (the same numeric as
+          // avg((status = FAIL)::int) over its results); the clock check is
+          // one index lookup.
+          "), per_node AS ("
+          "  SELECT f.node_id, m.failing_results::numeric / m.results AS share, "
+          "    EXISTS (SELECT 1 FROM current_state c WHERE c.node_id = f.node_id "
+          "      AND c.probe = 'clock' AND c.status = ", kFail, ") AS clock "
+          "  FROM (SELECT DISTINCT node_id FROM failing) f "
+          "  JOIN pattern_members m ON m.node_id = f.node_id AND m.group_by = ",
+          static_cast<int>(v1::GROUP_BY_HOST),
           ") "
-          "SELECT key, site, hresult, sum(failing), sum(total) FROM counted "
-          "GROUP BY key, site, hresult "
-          "HAVING CASE WHEN hresult = 0 THEN sum(total) > 0 ELSE sum(failing) > 0 END "
-          "ORDER BY key, hresult <> 0, 4 DESC, site, hresult"),
-      {max_age, group_by, key_array});
-  if (!breakdown.ok()) return breakdown.status();
+          "SELECT 0, row_number() OVER (ORDER BY failing DESC, warning DESC, key), key, "
+          "  kind::text, failing::text, warning::text, total::text, "
+          "  extract(epoch FROM since)::text, extract(epoch FROM seen)::text, summary, probe "
+          "FROM listed "
+          "UNION ALL "
+          "SELECT 1, row_number() OVER (ORDER BY key, hresult <> 0, failing DESC, site, hresult), "
+          "  key, site, hresult::text, failing::text, total::text, NULL, NULL, NULL, NULL "
+          "FROM breakdown "
+          "UNION ALL "
+          "SELECT 2, 0, f.key, avg(p.share)::text, bool_or(p.clock)::text, NULL, NULL, NULL, "
+          "  NULL, NULL, NULL "
+          "FROM failing f JOIN per_node p USING (node_id) GROUP BY f.key "
+          "ORDER BY 1, 2"),
+      {max_age, group_by, *stale, request.include_healthy() ? "true" : "false",
+       absl::StrCat(page_size + 1), absl::StrCat(offset), absl::StrCat(thresholds.client_max_hosts),
+       absl::StrFormat("%.17g", thresholds.client_max_share)});
+  if (!facts.ok()) return facts.status();
+  // Columns after the section and its order.
+  constexpr int kKey = 2, kA = 3, kB = 4, kC = 5, kD = 6, kE = 7, kF = 8, kG = 9, kH = 10;
+  std::vector<int> listed;  // rows of section 0, in page order
   absl::flat_hash_map<std::string, std::vector<std::pair<uint32_t, uint32_t>>> top_errors;
   absl::flat_hash_map<std::string, std::vector<SiteFailures>> site_failures;
-  for (int r = 0; r < breakdown->rows(); ++r) {
-    const std::string key = S(breakdown->Get(r, 0));
-    const uint32_t code = U32(*breakdown, r, 2);
-    if (code == 0) {
-      site_failures[key].push_back(
-          {S(breakdown->Get(r, 1)), U32(*breakdown, r, 3), U32(*breakdown, r, 4)});
-    } else if (auto& list = top_errors[key]; list.size() < kTopErrors) {
-      list.emplace_back(code, U32(*breakdown, r, 3));
-    }
-  }
-
-  // Client evidence: how much else the failing hosts of each key fail, and
-  // whether one of them has a failing clock check. Only for keys with few
-  // failing hosts: a pattern failing on many hosts cannot be client-side,
-  // and its evidence would cost a pass over all of their results.
-  std::vector<std::string> small_keys;
-  for (int r = 0; r < rows; ++r) {
-    const uint32_t failing = U32(*groups, r, 2);
-    const uint32_t total = U32(*groups, r, 4);
-    if (failing > 0 && (failing <= thresholds.client_max_hosts ||
-                        failing <= thresholds.client_max_share * total)) {
-      small_keys.push_back(S(groups->Get(r, 0)));
-    }
-  }
   absl::flat_hash_map<std::string, std::pair<double, bool>> client_evidence;
-  if (!small_keys.empty()) {
-    auto client = conn.Query(
-        absl::StrCat(
-            "WITH ", kStalePairs,
-            ", failing AS ("
-            "  SELECT m.key, m.node_id FROM pattern_members m "
-            "  WHERE m.group_by = $2 AND m.key = ANY ($3::text[]) AND m.failing_results > 0 "
-            "    AND m.node_id NOT IN (SELECT node_id FROM stale) "
-            "  UNION ALL SELECT key, node_id FROM stale_pairs "
-            "  WHERE key = ANY ($3::text[]) AND fresh_failing > 0"
-            // The share of all of a host's current results that fail is
-            // in its host-grouping membership (the same numeric as
-            // avg((status = FAIL)::int) over its results); the clock check
-            // is one index lookup.
-            "), per_node AS (SELECT f.node_id, "
-            "  m.failing_results::numeric / m.results AS share, "
-            "  EXISTS (SELECT 1 FROM current_state c WHERE c.node_id = f.node_id "
-            "    AND c.probe = 'clock' AND c.status = ", kFail, ") AS clock "
-            "  FROM (SELECT DISTINCT node_id FROM failing) f "
-            "  JOIN pattern_members m ON m.node_id = f.node_id AND m.group_by = ",
-            static_cast<int>(v1::GROUP_BY_HOST), ") "
-            "SELECT f.key, avg(p.share), bool_or(p.clock) FROM failing f "
-            "JOIN per_node p USING (node_id) GROUP BY f.key"),
-        {max_age, group_by, store::PgTextArray(small_keys)});
-    if (!client.ok()) return client.status();
-    for (int r = 0; r < client->rows(); ++r) {
-      double share = 0;
-      (void)absl::SimpleAtod(
-          absl::string_view(client->Get(r, 1).data(), client->Get(r, 1).size()), &share);
-      client_evidence[S(client->Get(r, 0))] = {share, client->Get(r, 2) == "t"};
+  for (int r = 0; r < facts->rows(); ++r) {
+    const std::string key = S(facts->Get(r, kKey));
+    switch (facts->GetInt64(r, 0)) {
+      case 0:
+        listed.push_back(r);
+        break;
+      case 1:
+        if (const uint32_t code = U32(*facts, r, kB); code == 0) {
+          site_failures[key].push_back(
+              {S(facts->Get(r, kA)), U32(*facts, r, kC), U32(*facts, r, kD)});
+        } else if (auto& list = top_errors[key]; list.size() < kTopErrors) {
+          list.emplace_back(code, U32(*facts, r, kC));
+        }
+        break;
+      case 2: {
+        double share = 0;
+        (void)absl::SimpleAtod(
+            absl::string_view(facts->Get(r, kA).data(), facts->Get(r, kA).size()), &share);
+        client_evidence[key] = {share, facts->Get(r, kB) == "true"};
+        break;
+      }
     }
   }
+  const int rows = std::min<int>(static_cast<int>(listed.size()), static_cast<int>(page_size));
+  std::vector<std::string> keys;
+  for (int i = 0; i < rows; ++i) keys.push_back(S(facts->Get(listed[i], kKey)));
+  const std::string key_array = store::PgTextArray(keys);
 
   // Trend: failing observations in this and the previous window, from the
   // rollups the writer keeps (never a scan of the raw findings): the hourly
@@ -434,24 +448,25 @@ absl::StatusOr<v1::ListPatternsResponse> ReadPatterns(store::PgConnection& conn,
 
   v1::ListPatternsResponse response;
   *response.mutable_generated_at() = ToProto(absl::Now());
-  for (int r = 0; r < rows; ++r) {
+  for (int i = 0; i < rows; ++i) {
+    const int r = listed[i];
     v1::Pattern* p = response.add_patterns();
-    const std::string key = S(groups->Get(r, 0));
+    const std::string key = S(facts->Get(r, kKey));
     p->set_by(request.by());
-    p->set_key(request.by() == v1::GROUP_BY_ERROR ? ErrorKey(U32(*groups, r, 0)) : key);
-    p->set_url_kind(static_cast<v1::UrlKind>(groups->GetInt64(r, 1)));
-    p->set_failing_hosts(U32(*groups, r, 2));
-    p->set_warning_hosts(U32(*groups, r, 3));
-    p->set_total_hosts(U32(*groups, r, 4));
+    p->set_key(request.by() == v1::GROUP_BY_ERROR ? ErrorKey(U32(*facts, r, kKey)) : key);
+    p->set_url_kind(static_cast<v1::UrlKind>(facts->GetInt64(r, kA)));
+    p->set_failing_hosts(U32(*facts, r, kB));
+    p->set_warning_hosts(U32(*facts, r, kC));
+    p->set_total_hosts(U32(*facts, r, kD));
     if (p->total_hosts() > 0) {
       p->set_failing_share(static_cast<double>(p->failing_hosts()) / p->total_hosts());
     }
-    if (!groups->IsNull(r, 5)) {
-      *p->mutable_first_seen() = ToProto(EpochToTime(groups->Get(r, 5)));
-      *p->mutable_last_seen() = ToProto(EpochToTime(groups->Get(r, 6)));
+    if (!facts->IsNull(r, kE)) {
+      *p->mutable_first_seen() = ToProto(EpochToTime(facts->Get(r, kE)));
+      *p->mutable_last_seen() = ToProto(EpochToTime(facts->Get(r, kF)));
     }
-    p->set_example_summary(S(groups->Get(r, 7)));
-    const std::string probe = S(groups->Get(r, 8));
+    p->set_example_summary(S(facts->Get(r, kG)));
+    const std::string probe = S(facts->Get(r, kH));
     for (const auto& [code, hosts] : top_errors[key]) {
       v1::ErrorCount* e = p->add_top_errors();
       *e->mutable_error() = MakeErrorInfo(code, "");
@@ -490,7 +505,9 @@ absl::StatusOr<v1::ListPatternsResponse> ReadPatterns(store::PgConnection& conn,
                    static_cast<int64_t>(it->second.second));
     }
   }
-  if (groups->rows() > rows) response.set_next_page_token(EncodePageToken(offset + rows));
+  if (static_cast<int>(listed.size()) > rows) {
+    response.set_next_page_token(EncodePageToken(offset + rows));
+  }
   return response;
 }
 

@@ -17,7 +17,7 @@ constexpr char kRefreshSql[] = R"sql(
 WITH fresh AS (
   SELECT group_by, key, site, results, failing_results, warning_results, fail_since,
          fail_seen, fail_hresults
-  FROM pattern_members_of($1::uuid, '-infinity')
+  FROM pattern_members_of(ARRAY[$1::uuid], '-infinity')
 ), old AS (
   SELECT group_by, key, site, results, failing_results, warning_results, fail_since,
          fail_seen, fail_hresults
@@ -98,7 +98,7 @@ ON CONFLICT (group_by, key) DO UPDATE SET
 // failing observation among them, which only ever raises the stored one.
 constexpr char kRepeatedSql[] = R"sql(
 UPDATE pattern_members m SET fail_seen = r.fail_seen
-FROM pattern_members_of($1::uuid, '-infinity', $2::text[], $3::text[]) r
+FROM pattern_members_of(ARRAY[$1::uuid], '-infinity', $2::text[], $3::text[]) r
 WHERE m.node_id = $1::uuid AND m.group_by = r.group_by AND m.key = r.key
   AND r.fail_seen > m.fail_seen
 )sql";
