@@ -15,59 +15,24 @@
 #include "absl/time/clock.h"
 #include "collector/query/next_steps.h"
 #include "collector/query/pattern_query.h"
+#include "collector/query/query_values.h"
 #include "collector/store/pg_literals.h"
 #include "common/error_catalogue.h"
 
 namespace pkiwatch::testing {
 namespace {
 
+using query::EpochToTime;
+using query::ErrorKey;
+using query::RollupKey;
+using query::S;
+using query::ToProto;
+using query::U32;
+
 constexpr int kFail = v1::STATUS_FAIL;
 constexpr int kWarn = v1::STATUS_WARN;
 constexpr int kTopErrors = 3;
 constexpr int kMaxSitesListed = 10;
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(absl::ToUnixSeconds(t));
-  ts.set_nanos(static_cast<int32_t>((t - absl::FromUnixSeconds(ts.seconds())) /
-                                    absl::Nanoseconds(1)));
-  return ts;
-}
-
-// extract(epoch ...) text, e.g. "1795400000.123456"; seconds-with-fraction
-// avoids depending on the session's TimeZone and DateStyle.
-absl::Time EpochToTime(std::string_view text) {
-  double seconds = 0;
-  if (!absl::SimpleAtod(absl::string_view(text.data(), text.size()), &seconds)) {
-    return absl::UnixEpoch();
-  }
-  return absl::UnixEpoch() + absl::Microseconds(static_cast<int64_t>(seconds * 1e6));
-}
-
-std::string ErrorKey(uint32_t code) {
-  auto entry = LookupError(code);
-  return entry ? std::string(entry->name) : absl::StrFormat("0x%08X", code);
-}
-
-std::string S(std::string_view v) { return std::string(v); }
-
-uint32_t U32(const store::PgResult& r, int row, int col) {
-  return static_cast<uint32_t>(r.GetInt64(row, col));
-}
-
-// The group of a rollup row (alias r, with urls u, cas c, templates t
-// joined); nullptr where rollups do not keep the dimension (hosts).
-const char* RollupKey(v1::GroupBy by) {
-  switch (by) {
-    case v1::GROUP_BY_URL: return "u.url";
-    case v1::GROUP_BY_CA:
-      return "c.name || CASE WHEN c.key_id <> '' THEN ' [' || c.key_id || ']' ELSE '' END";
-    case v1::GROUP_BY_TEMPLATE: return "CASE WHEN t.name <> '' THEN t.name ELSE t.oid END";
-    case v1::GROUP_BY_ERROR: return "r.hresult::text";
-    case v1::GROUP_BY_SITE: return "CASE WHEN r.site <> '' THEN r.site ELSE '(no site)' END";
-    default: return nullptr;
-  }
-}
 
 }  // namespace
 
